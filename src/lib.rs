@@ -1,0 +1,38 @@
+//! flows_ext: the Flows meter data platform inside PostgreSQL. This file only
+//! wires modules together, registers settings at load time and orders the
+//! install SQL; the domain lives in `sql/` and the modules below.
+
+use pgrx::prelude::*;
+
+mod settings;
+mod types;
+
+pgrx::pg_module_magic!();
+
+// The install script is plain SQL, reviewed as SQL, in this order.
+pgrx::extension_sql_file!("../sql/00_bootstrap.sql", name = "bootstrap", bootstrap);
+pgrx::extension_sql_file!("../sql/10_types.sql", name = "types", requires = ["bootstrap"]);
+pgrx::extension_sql_file!("../sql/20_topology.sql", name = "topology", requires = ["types"]);
+pgrx::extension_sql_file!("../sql/30_shadows.sql", name = "shadows", requires = ["topology"]);
+pgrx::extension_sql_file!("../sql/40_timeseries.sql", name = "timeseries", requires = ["shadows"]);
+pgrx::extension_sql_file!("../sql/50_views.sql", name = "views", requires = ["timeseries"]);
+pgrx::extension_sql_file!("../sql/90_finalize.sql", name = "finalize", finalize);
+
+#[pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    settings::register();
+}
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pg_schema]
+mod tests;
+
+/// Required by `cargo pgrx test`.
+#[cfg(test)]
+pub mod pg_test {
+    pub fn setup(_options: Vec<&str>) {}
+
+    pub fn postgresql_conf_options() -> Vec<&'static str> {
+        vec![]
+    }
+}

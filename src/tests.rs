@@ -1,0 +1,73 @@
+//! `#[pg_test]`s for the Rust ↔ SQL boundary: type round trips through the
+//! real input/output/send/receive functions and the SQLSTATEs of refusals.
+
+use pgrx::prelude::*;
+
+fn sqlstate_of(sql: &str) -> String {
+    let sql = sql.replace('\'', "''");
+    Spi::get_one::<String>(&format!(
+        "DO $$ BEGIN EXECUTE '{sql}'; RAISE EXCEPTION 'no error' USING ERRCODE = 'P0001'; \
+         EXCEPTION WHEN OTHERS THEN PERFORM set_config('flows_test.sqlstate', SQLSTATE || ':' || SQLERRM, true); END $$; \
+         SELECT current_setting('flows_test.sqlstate')"
+    ))
+    .ok()
+    .flatten()
+    .unwrap_or_default()
+}
+
+#[pg_test]
+fn meter_serial_normalizes_and_orders() {
+    let s = Spi::get_one::<String>("SELECT ' eml2137580826 '::flows.meter_serial::text").unwrap().unwrap();
+    assert_eq!(s, "EML2137580826");
+    let ordered = Spi::get_one::<bool>(
+        "SELECT 'EML0000000009'::flows.meter_serial OPERATOR(flows.<) 'EML0000000010'::flows.meter_serial",
+    )
+    .unwrap();
+    assert_eq!(ordered, Some(true));
+}
+
+#[pg_test]
+fn meter_serial_binary_form_is_the_text() {
+    let bytes = Spi::get_one::<Vec<u8>>("SELECT flows.meter_serial_send('EML2137580826')").unwrap().unwrap();
+    assert_eq!(bytes, b"EML2137580826");
+}
+
+#[pg_test]
+fn bad_serial_is_22p02_naming_the_rule() {
+    let e = sqlstate_of("SELECT 'EML12'::flows.meter_serial");
+    assert!(e.starts_with("22P02:"), "{e}");
+    assert!(e.contains("EML followed by exactly 10 digits"), "{e}");
+}
+
+#[pg_test]
+fn token_prints_masked_and_compares_by_value() {
+    let shown = Spi::get_one::<String>("SELECT '1234 5678 9012 3456 7890'::flows.prepay_token::text").unwrap().unwrap();
+    assert_eq!(shown, "****************7890");
+    let digits = Spi::get_one::<String>("SELECT flows.prepay_token_digits('12345678901234567890')").unwrap().unwrap();
+    assert_eq!(digits, "12345678901234567890");
+    let eq = Spi::get_one::<bool>(
+        "SELECT '12345678901234567890'::flows.prepay_token OPERATOR(flows.=) '1234-5678-9012-3456-7890'::flows.prepay_token",
+    )
+    .unwrap();
+    assert_eq!(eq, Some(true));
+}
+
+#[pg_test]
+fn tariff_round_trips_through_jsonb_and_refuses_with_field_names() {
+    let json = Spi::get_one::<pgrx::JsonB>(
+        r#"SELECT '{"standing_charge": "0.5", "unit_rate_element_a": 0.2345, "unit_rate_element_b": 0.1,
+                   "prepayment_emergency_credit": 15, "prepayment_ecredit_availability": 5,
+                   "prepayment_debt_recovery_rate": 0.25}'::jsonb::flows.tariff::jsonb"#,
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(json.0["unit_rate_element_a"].to_string(), "0.2345");
+    let e = sqlstate_of(
+        r#"SELECT '{"standing_charge": 1.5, "unit_rate_element_a": 0.2, "unit_rate_element_b": 0.1, "prepayment_emergency_credit": 15, "prepayment_ecredit_availability": 5, "prepayment_debt_recovery_rate": 0.25}'::flows.tariff"#,
+    );
+    assert!(e.starts_with("22003:") && e.contains("standing_charge"), "{e}");
+    let e = sqlstate_of(r#"SELECT '{"standing_charge": 0.123456}'::flows.tariff"#);
+    assert!(e.starts_with("22023:") && e.contains("5 decimal places"), "{e}");
+    let e = sqlstate_of("SELECT 'not json'::flows.tariff");
+    assert!(e.starts_with("22P02:"), "{e}");
+}
