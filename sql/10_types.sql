@@ -51,7 +51,9 @@ CREATE OPERATOR CLASS flows.meter_serial_hash_ops DEFAULT FOR TYPE flows.meter_s
   FUNCTION 1 flows.meter_serial_hash(flows.meter_serial),
   FUNCTION 2 flows.meter_serial_hash_extended(flows.meter_serial, bigint);
 -- Text in and out goes through the validating input function.
-CREATE CAST (flows.meter_serial AS text) WITH INOUT AS IMPLICIT;
+-- Not implicit: without flows on the search_path, serial = 'eml…' must fail
+-- loudly rather than compare un-normalised text.
+CREATE CAST (flows.meter_serial AS text) WITH INOUT AS ASSIGNMENT;
 CREATE CAST (text AS flows.meter_serial) WITH INOUT AS ASSIGNMENT;
 CREATE CAST (varchar AS flows.meter_serial) WITH INOUT AS ASSIGNMENT;
 
