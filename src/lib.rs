@@ -23,9 +23,13 @@ pub extern "C-unwind" fn _PG_init() {
     settings::register();
 }
 
+// pgrx calls the #[pg_test]s as SQL functions in a schema named `tests`,
+// which must be an inline module here; the tests themselves are in tests.rs.
 #[cfg(any(test, feature = "pg_test"))]
 #[pg_schema]
-mod tests;
+mod tests {
+    include!("tests.rs");
+}
 
 /// Required by `cargo pgrx test`.
 #[cfg(test)]

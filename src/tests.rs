@@ -1,5 +1,5 @@
-//! `#[pg_test]`s for the Rust ↔ SQL boundary: type round trips through the
-//! real input/output/send/receive functions and the SQLSTATEs of refusals.
+// `#[pg_test]`s for the Rust ↔ SQL boundary: type round trips through the
+// real input/output/send/receive functions and the SQLSTATEs of refusals.
 
 use pgrx::prelude::*;
 
