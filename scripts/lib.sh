@@ -13,6 +13,8 @@ TIMESCALEDB_VERSION_PREFIX=2.19
 FLOWS_CLUSTER=${FLOWS_CLUSTER:-flows}
 FLOWS_PGPORT=${FLOWS_PGPORT:-5433}
 FLOWS_DB=${FLOWS_DB:-flows}
+FLOWS_SIM_PORT=${FLOWS_SIM_PORT:-50051}
+FLOWS_SIM_CONTROL_PORT=${FLOWS_SIM_CONTROL_PORT:-50052}
 export PATH="$HOME/.cargo/bin:$PATH"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -43,6 +45,7 @@ fsync = off
 synchronous_commit = off
 full_page_writes = off
 log_min_messages = warning
+${CLUSTER_EXTRA_CONF:-}
 CONF
   as_postgres "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start >/dev/null \
     || { cat "$dir/server.log" >&2; die "cluster $name did not start"; }

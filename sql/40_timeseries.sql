@@ -6,8 +6,10 @@ CREATE TABLE flows.register_import (
   timestamp timestamptz NOT NULL,
   read_kwh numeric(15, 4) NOT NULL CHECK (read_kwh >= 0),
   interval interval,
+  source text NOT NULL DEFAULT 'sync' CHECK (source IN ('sync', 'profile', 'manual')),
   PRIMARY KEY (register_id, timestamp)
 );
+COMMENT ON COLUMN flows.register_import.source IS 'sync: a register read; profile: a point of the meter''s half-hourly profile log; manual: entered by hand.';
 COMMENT ON TABLE flows.register_import IS 'Cumulative import register reads (kWh) and the interval since the previous read.';
 
 CREATE TABLE flows.register_export (LIKE flows.register_import INCLUDING ALL);

@@ -6,3 +6,5 @@ mod fmgr;
 mod meter_serial;
 mod prepay_token;
 mod tariff;
+
+pub use fmgr::raise;

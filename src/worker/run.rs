@@ -1,0 +1,218 @@
+//! The worker's main loop. Each turn: wait on the latch (or drive in-flight
+//! calls briefly), then one short transaction that records finished
+//! attempts, saves checkpoints and claims more work. Network calls run on a
+//! current-thread tokio runtime between transactions, never inside one.
+
+use super::execute::{attempt, Step};
+use super::{wake, CALL_TIMEOUT_MS, DATABASE, LEASE_SECONDS, MAX_IN_FLIGHT, METER_SPACING_MS};
+use crate::queue::{Claimed, MediatorRow};
+use flows_mediator::client::Mediator;
+use flows_mediator::config::{MediatorConfig, TlsConfig};
+use pgrx::bgworkers::{BackgroundWorker, SignalWakeFlags};
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+use tokio::task::JoinSet;
+
+const IDLE_POLL: Duration = Duration::from_secs(10);
+const DRIVE_SLICE: Duration = Duration::from_millis(25);
+const RECOVER_EVERY: Duration = Duration::from_secs(30);
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
+const LIBRARY_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub extern "C-unwind" fn flows_worker_main(_arg: pg_sys::Datum) {
+    // The runtime first: threads it might start must not inherit the
+    // signal mask the handlers set up.
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
+    BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
+    let db = DATABASE.get().map(|c| c.to_string_lossy().into_owned()).unwrap_or_else(|| "flows".into());
+    BackgroundWorker::connect_worker_to_spi(Some(&db), None);
+    wake::set_worker_pid(unsafe { pg_sys::MyProcPid });
+    log!("flows worker started for database {db}");
+
+    let mut w = Worker { rt, tasks: JoinSet::new(), finished: Vec::new(), checkpoints: Vec::new(),
+                         mediators: HashMap::new(), in_flight: 0, recovered_at: None, purged_at: Instant::now() };
+    loop {
+        let alive = if w.in_flight > 0 {
+            w.drive();
+            BackgroundWorker::wait_latch(Some(Duration::from_millis(0)))
+        } else {
+            BackgroundWorker::wait_latch(Some(IDLE_POLL))
+        };
+        if !alive {
+            break;
+        }
+        if BackgroundWorker::sighup_received() {
+            unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
+        }
+        w.tick();
+    }
+    log!("flows worker stopping; {} command(s) in flight will be recovered by lease", w.in_flight);
+    wake::set_worker_pid(0);
+}
+
+struct Worker {
+    rt: tokio::runtime::Runtime,
+    tasks: JoinSet<Step>,
+    finished: Vec<Value>,
+    checkpoints: Vec<Claimed>,
+    mediators: HashMap<MediatorRow, Mediator>,
+    in_flight: usize,
+    recovered_at: Option<Instant>,
+    purged_at: Instant,
+}
+
+impl Worker {
+    /// Lets in-flight calls progress for a short slice, collecting every
+    /// attempt that finished.
+    fn drive(&mut self) {
+        let tasks = &mut self.tasks;
+        let mut done: Vec<Step> = Vec::new();
+        self.rt.block_on(async {
+            if let Ok(Some(first)) = tokio::time::timeout(DRIVE_SLICE, tasks.join_next()).await {
+                done.push(first.expect("a command attempt panicked"));
+                while let Some(next) = tasks.try_join_next() {
+                    done.push(next.expect("a command attempt panicked"));
+                }
+            }
+        });
+        for step in done {
+            self.in_flight -= 1;
+            match step {
+                Step::Done(c) => self.finished.push(c.to_json()),
+                Step::Checkpoint { next, progress } => {
+                    let mut next = next;
+                    next.progress = progress;
+                    self.checkpoints.push(next);
+                }
+            }
+        }
+    }
+
+    /// One short transaction: record, checkpoint, claim.
+    fn tick(&mut self) {
+        let finished = std::mem::take(&mut self.finished);
+        let checkpoints = std::mem::take(&mut self.checkpoints);
+        let first_tick = self.recovered_at.is_none();
+        let recover = self.recovered_at.is_none_or(|t| t.elapsed() >= RECOVER_EVERY);
+        let purge = self.purged_at.elapsed() >= PURGE_EVERY;
+        let capacity = (MAX_IN_FLIGHT.get().max(1) as usize).saturating_sub(self.in_flight + checkpoints.len());
+        let in_flight = self.in_flight + checkpoints.len();
+        let claimed = BackgroundWorker::transaction(move || {
+            if !extension_ready() {
+                return Vec::new();
+            }
+            if first_tick {
+                // Nothing runs before the worker starts: every running command was orphaned.
+                Spi::run("UPDATE flows.commands SET lease_expires_at = now() - interval '1 second' WHERE status = 'running'")
+                    .expect("orphaned commands");
+            }
+            if recover {
+                Spi::run("SELECT flows.worker_recover_leases()").expect("lease recovery");
+            }
+            if purge {
+                Spi::run("SELECT flows.purge_commands()").expect("purge");
+            }
+            if !finished.is_empty() {
+                Spi::run_with_args(
+                    "SELECT flows.worker_complete($1, make_interval(secs => $2::float8 / 1000))",
+                    &[JsonB(Value::Array(finished)).into(), METER_SPACING_MS.get().into()],
+                )
+                .expect("recording outcomes");
+            }
+            for c in &checkpoints {
+                Spi::run_with_args(
+                    "SELECT flows.worker_checkpoint($1, $2)",
+                    &[c.id.into(), JsonB(c.progress.clone()).into()],
+                )
+                .expect("checkpoint");
+            }
+            let mut claimed = Vec::new();
+            if capacity > 0 {
+                let got = Spi::get_one_with_args::<JsonB>(
+                    "SELECT flows.worker_claim($1, make_interval(secs => $2))",
+                    &[(capacity as i32).into(), LEASE_SECONDS.get().into()],
+                )
+                .expect("claiming commands");
+                if let Some(JsonB(v)) = got {
+                    claimed = Claimed::list_from_json(&v).unwrap_or_else(|e| panic!("bad claim: {e}"));
+                }
+            }
+            Spi::run_with_args(
+                "SELECT flows.worker_heartbeat($1, $2, $3)",
+                &[unsafe { pg_sys::MyProcPid }.into(), ((in_flight + claimed.len()) as i32).into(), LIBRARY_VERSION.into()],
+            )
+            .expect("heartbeat");
+            claimed.extend(checkpoints);
+            claimed
+        });
+        if recover {
+            self.recovered_at = Some(Instant::now());
+        }
+        if purge {
+            self.purged_at = Instant::now();
+        }
+        for c in claimed {
+            self.spawn(c);
+        }
+    }
+
+    fn spawn(&mut self, c: Claimed) {
+        let mediator = match self.mediator(&c.mediator) {
+            Ok(m) => m,
+            Err(message) => {
+                self.finished.push(json!({"id": c.id, "status": "failed", "class": "permanent",
+                                          "code": "MEDIATOR_CONFIG", "message": message, "partial": {}}));
+                return;
+            }
+        };
+        let _enter = self.rt.enter();
+        self.tasks.spawn(attempt(mediator, c));
+        self.in_flight += 1;
+    }
+
+    fn mediator(&mut self, row: &MediatorRow) -> Result<Mediator, String> {
+        if let Some(m) = self.mediators.get(row) {
+            return Ok(m.clone());
+        }
+        let tls = match (&row.tls_ca_pem, &row.tls_client_cert_pem, &row.tls_client_key_pem) {
+            (Some(ca), Some(cert), Some(key)) => Some(TlsConfig {
+                ca_pem: ca.clone(),
+                client_cert_pem: cert.clone(),
+                client_key_pem: key.clone(),
+                server_name: row.tls_server_name.clone(),
+            }),
+            (None, None, None) => None,
+            _ => return Err(format!("mediator {}: TLS needs tls_ca_pem, tls_client_cert_pem and tls_client_key_pem together", row.name)),
+        };
+        let cfg = MediatorConfig {
+            address: row.address.clone(),
+            tls,
+            deadline: Duration::from_millis(CALL_TIMEOUT_MS.get().max(1) as u64),
+        };
+        let _enter = self.rt.enter();
+        let m = Mediator::connect_lazy(&cfg).map_err(|e| format!("mediator {}: {e}", row.name))?;
+        self.mediators.insert(row.clone(), m.clone());
+        Ok(m)
+    }
+}
+
+/// The extension is installed here, at the version of this library. Before
+/// CREATE EXTENSION (or after DROP) the worker waits quietly.
+fn extension_ready() -> bool {
+    let version = Spi::get_one::<String>("SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'flows_ext'")
+        .ok()
+        .flatten();
+    match version {
+        None => false,
+        Some(v) if v == LIBRARY_VERSION => true,
+        Some(v) => {
+            warning!("flows_ext {v} is installed but the loaded library is {LIBRARY_VERSION}: run ALTER EXTENSION flows_ext UPDATE");
+            false
+        }
+    }
+}
