@@ -7,6 +7,7 @@ FLOWS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PG_MAJOR=15
 PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
 PG_CONFIG=$PG_BIN/pg_config
+PG_MAJOR_PGXS=/usr/lib/postgresql/$PG_MAJOR/lib/pgxs
 PGRX_VERSION=0.18.1
 TIMESCALEDB_VERSION_PREFIX=2.19
 # The platform's own cluster (scripts/up); tests make throw-away clusters.

@@ -38,6 +38,8 @@ DECLARE
   cmd flows.commands;
 BEGIN
   IF idempotency_key IS NOT NULL THEN
+    -- A concurrent retry with the same key waits here, then finds the first one's command.
+    PERFORM pg_advisory_xact_lock(hashtextextended('flows.idempotency_key:' || idempotency_key, 0));
     SELECT c.* INTO cmd FROM flows.commands c WHERE c.idempotency_key = push_token.idempotency_key;
     IF FOUND THEN
       IF NOT EXISTS (SELECT FROM flows.prepay_topups p WHERE p.command_id = cmd.id AND p.meter_id = m.id
@@ -54,7 +56,12 @@ BEGIN
     RAISE EXCEPTION 'token % was already received for meter % (top-up %, %)', t, m.serial, topup.id, topup.status
       USING ERRCODE = 'unique_violation', HINT = 'a token can be applied to a meter only once';
   END IF;
-  INSERT INTO flows.prepay_topups (meter_id, token) VALUES (m.id, t) RETURNING * INTO topup;
+  BEGIN
+    INSERT INTO flows.prepay_topups (meter_id, token) VALUES (m.id, t) RETURNING * INTO topup;
+  EXCEPTION WHEN unique_violation THEN  -- the same token pushed concurrently
+    RAISE EXCEPTION 'token % was already received for meter %', t, m.serial
+      USING ERRCODE = 'unique_violation', HINT = 'a token can be applied to a meter only once';
+  END;
   cmd := flows.enqueue_command(m, 'prepay_send_token', jsonb_build_object('topup_id', topup.id), idempotency_key);
   UPDATE flows.prepay_topups SET command_id = cmd.id WHERE id = topup.id;
   RETURN flows.api_command(cmd.id);
@@ -107,13 +114,26 @@ BEGIN
   IF NOT FOUND THEN
     RAISE EXCEPTION 'unknown ESCO %', esco_code USING ERRCODE = 'no_data_found';
   END IF;
+  -- LATERAL, not (f()).*, which would call the volatile enqueue once per column.
   RETURN QUERY
-    SELECT (flows.api_command((flows.enqueue_command(m, 'tariffs_future_write', args)).id)).*
-      FROM flows.meter_registry m WHERE m.esco_id = e.id AND m.mode = 'active' ORDER BY m.serial;
+    SELECT c.*
+      FROM flows.meter_registry m
+     CROSS JOIN LATERAL flows.enqueue_command(m, 'tariffs_future_write', args) q
+     CROSS JOIN LATERAL flows.api_command(q.id) c
+     WHERE m.esco_id = e.id AND m.mode = 'active'
+     ORDER BY m.serial;
 END
 $$;
 COMMENT ON FUNCTION flows_api.set_future_tariff_for_esco(text, jsonb, boolean) IS
   'Queues the same future tariff for every active meter of an ESCO: one command per meter.';
+
+-- Reads that need arguments get the usual ones: the profile log of yesterday (UTC).
+CREATE FUNCTION flows.default_read_args(operation text) RETURNS jsonb
+STABLE LANGUAGE sql AS $$
+  SELECT CASE operation
+    WHEN 'profile_log' THEN jsonb_build_object('date', ((now() AT TIME ZONE 'UTC')::date - 1)::text)
+    ELSE '{}'::jsonb END
+$$;
 
 CREATE FUNCTION flows_api.request_meter_read(serial text, operations text[], idempotency_key text DEFAULT NULL)
 RETURNS SETOF flows_api.commands
@@ -133,9 +153,12 @@ BEGIN
     END IF;
   END LOOP;
   RETURN QUERY
-    SELECT (flows.api_command((flows.enqueue_command(m, o.op, '{}',
-              CASE WHEN idempotency_key IS NOT NULL THEN idempotency_key || ':' || o.op END)).id)).*
-      FROM unnest(operations) WITH ORDINALITY o(op, n) ORDER BY o.n;
+    SELECT c.*
+      FROM unnest(operations) WITH ORDINALITY o(op, n)
+     CROSS JOIN LATERAL flows.enqueue_command(m, o.op, flows.default_read_args(o.op),
+                          CASE WHEN idempotency_key IS NOT NULL THEN idempotency_key || ':' || o.op END) q
+     CROSS JOIN LATERAL flows.api_command(q.id) c
+     ORDER BY o.n;
 END
 $$;
 COMMENT ON FUNCTION flows_api.request_meter_read(text, text[], text) IS

@@ -8,7 +8,8 @@ BEGIN
     'service_head_registry', 'meter_registry', 'properties_service_head', 'service_head_meter',
     'meter_registers', 'circuits', 'circuit_register', 'meter_shadows',
     'register_import', 'register_export', 'register_interval_hh', 'meter_prepay_balance',
-    'meter_voltage', 'meter_3p_voltage', 'meter_csq', 'meter_health_history', 'meter_event_log']
+    'meter_voltage', 'meter_3p_voltage', 'meter_csq', 'meter_health_history', 'meter_event_log',
+    'commands', 'prepay_topups']
   LOOP
     PERFORM pg_catalog.pg_extension_config_dump(format('flows.%I', t)::regclass, '');
   END LOOP;

@@ -18,9 +18,9 @@ pub enum Step {
 
 const TOKEN_OP: &str = "prepay_send_token";
 
-pub async fn attempt(mediator: Mediator, c: Claimed) -> Step {
+pub async fn attempt(mediator: Mediator, c: Claimed, backoff: Backoff) -> Step {
     if c.operation == TOKEN_OP && c.progress.get("balance_before").is_none() {
-        return before_token(&mediator, c).await;
+        return before_token(&mediator, c, backoff).await;
     }
     let mut args = c.args.clone();
     if c.operation == TOKEN_OP {
@@ -33,11 +33,11 @@ pub async fn attempt(mediator: Mediator, c: Claimed) -> Step {
         }
     }
     let outcome = execute(&mediator, &command(&c, &c.operation, args)).await;
-    Step::Done(completion(&c, outcome))
+    Step::Done(completion(&c, outcome, backoff))
 }
 
 /// Phase one of a token push: what the meter says before anything is sent.
-async fn before_token(mediator: &Mediator, c: Claimed) -> Step {
+async fn before_token(mediator: &Mediator, c: Claimed, backoff: Backoff) -> Step {
     let mut progress = json!({});
     for (op, key, field) in [
         ("prepay_balance", "balance_before", "balance"),
@@ -47,7 +47,7 @@ async fn before_token(mediator: &Mediator, c: Claimed) -> Step {
             Outcome::Succeeded(v) => progress[key] = v[field].clone(),
             failed => {
                 // Nothing was sent yet: whatever the class, the token is safe.
-                let mut done = completion(&c, failed);
+                let mut done = completion(&c, failed, backoff);
                 if let Completion::Failed { class, partial, .. } = &mut done {
                     if *class == "unknown_outcome" {
                         *class = "retryable";
@@ -67,7 +67,7 @@ fn command(c: &Claimed, operation: &str, args: Value) -> Command {
     Command { serial: c.serial.clone(), operation: operation.to_string(), args, hardware: c.hardware.clone() }
 }
 
-fn completion(c: &Claimed, outcome: Outcome) -> Completion {
+fn completion(c: &Claimed, outcome: Outcome, backoff: Backoff) -> Completion {
     match outcome {
         Outcome::Succeeded(result) => Completion::Succeeded { id: c.id, result },
         Outcome::Failed { class, code, message, partial } => {
@@ -77,7 +77,7 @@ fn completion(c: &Claimed, outcome: Outcome) -> Completion {
                 FailureClass::Permanent => ("permanent", false),
             };
             let retry_at_unix_ms = retry.then(|| {
-                let delay = Backoff::default().delay(c.attempts, jitter_unit(c.id as u64));
+                let delay = backoff.delay(c.attempts, jitter_unit(c.id as u64));
                 now_unix_ms() + delay.as_millis() as i64
             });
             Completion::Failed { id: c.id, class, code, message, partial, retry_at_unix_ms }

@@ -16,6 +16,8 @@ pub static MAX_IN_FLIGHT: GucSetting<i32> = GucSetting::<i32>::new(200);
 pub static CALL_TIMEOUT_MS: GucSetting<i32> = GucSetting::<i32>::new(75_000);
 pub static METER_SPACING_MS: GucSetting<i32> = GucSetting::<i32>::new(2_000);
 pub static LEASE_SECONDS: GucSetting<i32> = GucSetting::<i32>::new(900);
+pub static RETRY_BASE_MS: GucSetting<i32> = GucSetting::<i32>::new(5_000);
+pub static RETRY_CAP_MS: GucSetting<i32> = GucSetting::<i32>::new(900_000);
 
 /// Called from `_PG_init` while shared_preload_libraries is processed only.
 pub fn register() {
@@ -66,6 +68,26 @@ pub fn register() {
         86_400,
         GucContext::Sighup,
         GucFlags::UNIT_S,
+    );
+    GucRegistry::define_int_guc(
+        c"flows.retry_base",
+        c"First retry delay of a failed command; it doubles per attempt, with jitter, up to flows.retry_cap.",
+        c"",
+        &RETRY_BASE_MS,
+        10,
+        3_600_000,
+        GucContext::Sighup,
+        GucFlags::UNIT_MS,
+    );
+    GucRegistry::define_int_guc(
+        c"flows.retry_cap",
+        c"Longest retry delay of a failed command.",
+        c"",
+        &RETRY_CAP_MS,
+        10,
+        86_400_000,
+        GucContext::Sighup,
+        GucFlags::UNIT_MS,
     );
     wake::init_shared_memory();
     BackgroundWorkerBuilder::new("flows mediator worker")

@@ -4,7 +4,8 @@
 //! current-thread tokio runtime between transactions, never inside one.
 
 use super::execute::{attempt, Step};
-use super::{wake, CALL_TIMEOUT_MS, DATABASE, LEASE_SECONDS, MAX_IN_FLIGHT, METER_SPACING_MS};
+use super::{wake, CALL_TIMEOUT_MS, DATABASE, LEASE_SECONDS, MAX_IN_FLIGHT, METER_SPACING_MS, RETRY_BASE_MS, RETRY_CAP_MS};
+use crate::queue::backoff::Backoff;
 use crate::queue::{Claimed, MediatorRow};
 use flows_mediator::client::Mediator;
 use flows_mediator::config::{MediatorConfig, TlsConfig};
@@ -170,8 +171,12 @@ impl Worker {
                 return;
             }
         };
+        let backoff = Backoff {
+            base: Duration::from_millis(RETRY_BASE_MS.get().max(1) as u64),
+            cap: Duration::from_millis(RETRY_CAP_MS.get().max(1) as u64),
+        };
         let _enter = self.rt.enter();
-        self.tasks.spawn(attempt(mediator, c));
+        self.tasks.spawn(attempt(mediator, c, backoff));
         self.in_flight += 1;
     }
 

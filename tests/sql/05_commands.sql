@@ -2,7 +2,7 @@
 -- the transaction is never committed, so the worker never sees these rows).
 -- Claiming and completing are driven by calling the worker's functions.
 BEGIN;
-SELECT plan(44);
+SELECT plan(46);
 \ir fixtures.psql
 INSERT INTO flows.mediators (id, name, address, max_concurrency)
 VALUES ('00000000-0000-0000-0000-00000000aaaa', 'sim', '127.0.0.1:1', 2);
@@ -42,11 +42,15 @@ SELECT is((SELECT args FROM flows.commands WHERE idempotency_key = 'pay-1'),
   jsonb_build_object('topup_id', (SELECT id FROM flows.prepay_topups)), 'the command carries no token digits');
 SELECT is((SELECT count(*)::int FROM flows_api.request_meter_read('EML2137580826', ARRAY['csq', 'prepay_balance'])), 2,
   'one command per read');
+SELECT is((SELECT count(*)::int FROM flows.commands WHERE operation IN ('csq', 'prepay_balance')), 2,
+  '... and exactly one queued per read');
 SELECT is((flows_api.set_future_tariff('EML2207642296', '{"standing_charge": 0.5, "unit_rate_element_a": 0.2345, "unit_rate_element_b": 0.1, "prepayment_emergency_credit": 15, "prepayment_ecredit_availability": 5, "prepayment_debt_recovery_rate": 0.25, "activation_datetime": "2099-04-01T00:00:00Z"}')).args,
   '{"standing_charge": "0.5", "unit_rate_element_a": "0.2345", "unit_rate_element_b": "0.1", "prepayment_emergency_credit": "15", "prepayment_ecredit_availability": "5", "prepayment_debt_recovery_rate": "0.25", "activation_datetime": "2099-04-01T00:00:00+00:00"}'::jsonb,
   'a tariff command carries exact decimal strings');
 SELECT is((SELECT count(*)::int FROM flows_api.set_future_tariff_for_esco('WLCE', '{"standing_charge": 0.5, "unit_rate_element_a": 0.2, "unit_rate_element_b": 0.1, "prepayment_emergency_credit": 15, "prepayment_ecredit_availability": 5, "prepayment_debt_recovery_rate": 0.25, "activation_datetime": "2099-04-01T00:00:00Z"}')),
   2, 'one tariff command per active meter of the ESCO (the passive twin is skipped)');
+SELECT is((SELECT count(*)::int FROM flows.commands WHERE operation = 'tariffs_future_write'), 3,
+  '... and exactly one queued per meter');
 
 -- claiming: FIFO per meter, one in flight per meter, mediator cap
 CREATE TEMP TABLE claim1 AS SELECT jsonb_array_elements(flows.worker_claim(10, '1 minute')) AS c;

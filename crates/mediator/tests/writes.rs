@@ -370,11 +370,12 @@ async fn a_token_that_does_not_raise_the_balance_fails() {
             "sent": true, "applied": false,
         })
     );
-    // A higher count alone is enough (the balance may have been eaten by
-    // debt recovery).
+    // A higher count alone is not a completed top-up (DOMAIN.md: completed
+    // only if the balance rose); the message shows the count moved.
     fake.set_reads(COUNT, &[le16(7), le16(8)]);
-    let result = succeeded(run(&m, &token_command(None)).await);
-    assert_eq!(result["applied"], true);
+    let (class, code, message, _) = failed(run(&m, &token_command(None)).await);
+    assert_eq!((class, code.as_str()), (FailureClass::Permanent, "TOKEN_NOT_APPLIED"));
+    assert!(message.contains("transaction count 7 -> 8"), "{message}");
 }
 
 #[tokio::test]

@@ -175,9 +175,10 @@ fn before_json(before: Credit) -> Value {
 }
 
 /// The verified top-up: read balance and count; with `verify`, first check
-/// whether an earlier send (outcome unknown) took effect and if so stop
-/// without sending; write the token; read again; succeed only if the
-/// balance or count rose.
+/// whether an earlier send (outcome unknown) took effect (balance or count
+/// rose: the balance may have been spent since) and if so stop without
+/// sending; write the token; read again; succeed only if the balance rose
+/// (DOMAIN.md: a top-up is completed only if the balance rose).
 pub(super) async fn token(
     ctx: &Ctx<'_>,
     token: &Token,
@@ -238,7 +239,7 @@ pub(super) async fn token(
         "transaction_count_before": before.count,
         "transaction_count_after": after.count,
     });
-    if !rose(before, after) {
+    if after.balance <= before.balance {
         return Err(Failure::permanent(
             codes::TOKEN_NOT_APPLIED,
             format!(
