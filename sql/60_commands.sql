@@ -31,6 +31,7 @@ CREATE UNIQUE INDEX commands_idempotency_key ON flows.commands (idempotency_key)
 CREATE UNIQUE INDEX commands_one_running_per_meter ON flows.commands (meter_id) WHERE status = 'running';
 CREATE INDEX commands_open_per_meter ON flows.commands (meter_id, id) WHERE status IN ('queued', 'running');
 CREATE INDEX commands_finished ON flows.commands (finished_at) WHERE finished_at IS NOT NULL;
+CREATE INDEX commands_due ON flows.commands (next_attempt_at, id) WHERE status = 'queued';
 CREATE TRIGGER touch_updated_at BEFORE UPDATE ON flows.commands
   FOR EACH ROW EXECUTE FUNCTION flows.touch_updated_at();
 COMMENT ON TABLE flows.commands IS 'Meter operations queued for the background worker, with their attempts, result or error.';
@@ -140,11 +141,23 @@ LANGUAGE plpgsql SET search_path = pg_catalog, flows AS $$
 DECLARE
   claimed jsonb;
 BEGIN
-  WITH heads AS (
-    SELECT DISTINCT ON (c.meter_id) c.id, c.meter_id, c.status, c.next_attempt_at
-      FROM flows.commands c
-     WHERE c.status IN ('queued', 'running')
-     ORDER BY c.meter_id, c.id
+  -- Each meter's oldest open command, found meter by meter along the
+  -- (meter_id, id) index (a loose index scan), so a tick costs the number of
+  -- meters with open commands, not the length of the backlog.
+  WITH RECURSIVE meters AS (
+    (SELECT c.meter_id FROM flows.commands c WHERE c.status IN ('queued', 'running') ORDER BY c.meter_id LIMIT 1)
+    UNION ALL
+    SELECT (SELECT c.meter_id FROM flows.commands c
+             WHERE c.status IN ('queued', 'running') AND c.meter_id > meters.meter_id
+             ORDER BY c.meter_id LIMIT 1)
+      FROM meters WHERE meters.meter_id IS NOT NULL
+  ), heads AS (
+    SELECT h.id, h.meter_id, h.next_attempt_at
+      FROM meters
+     CROSS JOIN LATERAL (SELECT c.id, c.meter_id, c.status, c.next_attempt_at FROM flows.commands c
+                          WHERE c.meter_id = meters.meter_id AND c.status IN ('queued', 'running')
+                          ORDER BY c.id LIMIT 1) h
+     WHERE h.status = 'queued' AND h.next_attempt_at <= now()
   ), running_per_mediator AS (
     SELECT flows.meter_mediator_id(m) AS mediator_id, count(*) AS running
       FROM flows.commands c JOIN flows.meter_registry m ON m.id = c.meter_id
@@ -157,7 +170,7 @@ BEGIN
       JOIN flows.meter_registry m ON m.id = h.meter_id
       JOIN flows.mediators md ON md.id = flows.meter_mediator_id(m) AND md.enabled
       LEFT JOIN running_per_mediator r ON r.mediator_id = md.id
-     WHERE h.status = 'queued' AND h.next_attempt_at <= now() AND m.mode = 'active'
+     WHERE m.mode = 'active'
   ), locked AS (
     SELECT c.id FROM flows.commands c
      WHERE c.id IN (SELECT id FROM candidates WHERE rank <= free ORDER BY id LIMIT max_total)
@@ -216,6 +229,20 @@ BEGIN
   SELECT count(*) INTO n FROM expired;
   RETURN n;
 END
+$$;
+
+-- When the worker should look again if nothing wakes it: the earliest
+-- future attempt of a meter's next command (work due now is claimed already
+-- or waits for a running command, whose end wakes the worker anyway).
+CREATE FUNCTION flows.worker_next_due() RETURNS timestamptz
+STABLE LANGUAGE sql SET search_path = pg_catalog, flows AS $$
+  SELECT c.next_attempt_at
+    FROM flows.commands c
+    JOIN flows.meter_registry m ON m.id = c.meter_id AND m.mode = 'active'
+    JOIN flows.mediators md ON md.id = flows.meter_mediator_id(m) AND md.enabled
+   WHERE c.status = 'queued' AND c.next_attempt_at > now()
+   ORDER BY c.next_attempt_at, c.id
+   LIMIT 1
 $$;
 
 CREATE FUNCTION flows.worker_checkpoint(command_id bigint, progress jsonb) RETURNS void

@@ -22,7 +22,8 @@ BEGIN;
 UPDATE flows.meter_shadows SET balance = 12.34567, emergency_credit = 5, csq = 17, health = 'healthy',
   tariffs_future = '{"standing_charge": 0.6, "unit_rate_element_a": 0.3, "unit_rate_element_b": 0.15, "prepayment_emergency_credit": 15, "prepayment_ecredit_availability": 5, "prepayment_debt_recovery_rate": 0.25, "activation_datetime": "2025-04-01T00:00:00Z"}',
   import_a = 1234.5, last_online_at = '2025-01-01 12:00+00';
-INSERT INTO flows.mediators (name, address) VALUES ('sim', '127.0.0.1:50051');
+-- Disabled: the cluster's worker must not change these rows while they are dumped.
+INSERT INTO flows.mediators (name, address, enabled) VALUES ('sim', '127.0.0.1:50051', false);
 UPDATE flows.escos SET default_mediator_id = (SELECT id FROM flows.mediators WHERE name = 'sim');
 SELECT flows_api.push_token('EML2137580826', '12345678901234567890', 'dump-1');
 SELECT flows_api.request_meter_read('EML2207642296', ARRAY['csq', 'registers']);

@@ -18,6 +18,11 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
 const IDLE_POLL: Duration = Duration::from_secs(10);
+/// Wake-ups closer together than this are coalesced into one tick, so a
+/// burst of enqueuing commits does not turn into a burst of claim queries.
+const MIN_TICK_GAP: Duration = Duration::from_millis(20);
+/// A claim at least this often even when nothing signalled (leases, caps).
+const CLAIM_AT_LEAST_EVERY: Duration = Duration::from_secs(1);
 const DRIVE_SLICE: Duration = Duration::from_millis(25);
 const RECOVER_EVERY: Duration = Duration::from_secs(30);
 const PURGE_EVERY: Duration = Duration::from_secs(3600);
@@ -36,21 +41,29 @@ pub extern "C-unwind" fn flows_worker_main(_arg: pg_sys::Datum) {
     log!("flows worker started for database {db}");
 
     let mut w = Worker { rt, tasks: JoinSet::new(), finished: Vec::new(), checkpoints: Vec::new(),
-                         mediators: HashMap::new(), in_flight: 0, recovered_at: None, purged_at: Instant::now() };
+                         mediators: HashMap::new(), in_flight: 0, recovered_at: None, purged_at: Instant::now(),
+                         next_due: None, due_at: None, ticked_at: Instant::now(), claimed_at: Instant::now() };
     loop {
-        let alive = if w.in_flight > 0 {
+        let timeout = if w.in_flight > 0 {
             w.drive();
-            BackgroundWorker::wait_latch(Some(Duration::from_millis(0)))
+            Duration::ZERO
         } else {
-            BackgroundWorker::wait_latch(Some(IDLE_POLL))
+            w.next_due.unwrap_or(IDLE_POLL).min(IDLE_POLL)
         };
+        let (mut alive, mut woken) = wait(timeout);
+        let since = w.ticked_at.elapsed();
+        if alive && since < MIN_TICK_GAP && w.finished.is_empty() && w.checkpoints.is_empty() {
+            let (a, more) = wait(MIN_TICK_GAP - since);
+            alive = a;
+            woken |= more;
+        }
         if !alive {
             break;
         }
         if BackgroundWorker::sighup_received() {
             unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
         }
-        w.tick();
+        w.tick(woken);
     }
     log!("flows worker stopping; {} command(s) in flight will be recovered by lease", w.in_flight);
     wake::set_worker_pid(0);
@@ -65,6 +78,25 @@ struct Worker {
     in_flight: usize,
     recovered_at: Option<Instant>,
     purged_at: Instant,
+    /// How long until a queued command becomes due (retry backoff, meter spacing).
+    next_due: Option<Duration>,
+    due_at: Option<Instant>,
+    ticked_at: Instant,
+    claimed_at: Instant,
+}
+
+/// Waits on the latch; says whether to go on (no SIGTERM, postmaster alive)
+/// and whether the latch was set (work queued, or a signal).
+fn wait(timeout: Duration) -> (bool, bool) {
+    let flags = pg_sys::WL_LATCH_SET | pg_sys::WL_TIMEOUT | pg_sys::WL_POSTMASTER_DEATH;
+    let rc = unsafe {
+        let rc = pg_sys::WaitLatch(pg_sys::MyLatch, flags as i32, timeout.as_millis() as _, pg_sys::PG_WAIT_EXTENSION);
+        pg_sys::ResetLatch(pg_sys::MyLatch);
+        rc
+    };
+    pgrx::check_for_interrupts!();
+    let alive = rc & pg_sys::WL_POSTMASTER_DEATH as i32 == 0 && !BackgroundWorker::sigterm_received();
+    (alive, rc & pg_sys::WL_LATCH_SET as i32 != 0)
 }
 
 impl Worker {
@@ -94,18 +126,25 @@ impl Worker {
         }
     }
 
-    /// One short transaction: record, checkpoint, claim.
-    fn tick(&mut self) {
+    /// One short transaction: record, checkpoint, claim. Claiming is skipped
+    /// when nothing can have become claimable: no wake-up, nothing finished,
+    /// no retry or spacing delay run out, and the last claim is recent.
+    fn tick(&mut self, woken: bool) {
         let finished = std::mem::take(&mut self.finished);
         let checkpoints = std::mem::take(&mut self.checkpoints);
+        let due = self.due_at.is_some_and(|t| Instant::now() >= t);
+        let claim = woken || due || !finished.is_empty() || self.claimed_at.elapsed() >= CLAIM_AT_LEAST_EVERY;
+        if !claim && checkpoints.is_empty() {
+            return;
+        }
         let first_tick = self.recovered_at.is_none();
         let recover = self.recovered_at.is_none_or(|t| t.elapsed() >= RECOVER_EVERY);
         let purge = self.purged_at.elapsed() >= PURGE_EVERY;
         let capacity = (MAX_IN_FLIGHT.get().max(1) as usize).saturating_sub(self.in_flight + checkpoints.len());
         let in_flight = self.in_flight + checkpoints.len();
-        let claimed = BackgroundWorker::transaction(move || {
+        let (claimed, next_due) = BackgroundWorker::transaction(move || {
             if !extension_ready() {
-                return Vec::new();
+                return (Vec::new(), None);
             }
             if first_tick {
                 // Nothing runs before the worker starts: every running command was orphaned.
@@ -133,7 +172,7 @@ impl Worker {
                 .expect("checkpoint");
             }
             let mut claimed = Vec::new();
-            if capacity > 0 {
+            if claim && capacity > 0 {
                 let got = Spi::get_one_with_args::<JsonB>(
                     "SELECT flows.worker_claim($1, make_interval(secs => $2))",
                     &[(capacity as i32).into(), LEASE_SECONDS.get().into()],
@@ -149,8 +188,19 @@ impl Worker {
             )
             .expect("heartbeat");
             claimed.extend(checkpoints);
-            claimed
+            let next_due_ms = Spi::get_one::<f64>(
+                "SELECT (SELECT greatest(extract(epoch FROM d - clock_timestamp()) * 1000, 1)::float8 \
+                   FROM flows.worker_next_due() d WHERE d IS NOT NULL)",
+            )
+            .expect("next due");
+            (claimed, next_due_ms.map(|ms| Duration::from_millis(ms as u64)))
         });
+        self.next_due = next_due;
+        self.due_at = next_due.map(|d| Instant::now() + d);
+        self.ticked_at = Instant::now();
+        if claim {
+            self.claimed_at = Instant::now();
+        }
         if recover {
             self.recovered_at = Some(Instant::now());
         }

@@ -12,9 +12,7 @@ SELECT results_eq(format('SELECT status::text, attempts FROM e2e.finished(%s)', 
 -- The mediator goes away, and comes back.
 SELECT e2e.sim('stop') AS ignored \gset
 SELECT (flows_api.request_meter_read('EML2200000005', ARRAY['prepay_balance'])).id AS down \gset
-SELECT flows.wait_for_command(:down, '3 seconds') IS NOT NULL AS waited \gset
-SELECT pg_sleep(1) AS slept \gset
-SELECT results_eq(format($$SELECT status::text, error->>'class' FROM flows.commands WHERE id = %s$$, :down),
+SELECT results_eq(format($$SELECT status::text, error->>'class' FROM e2e.failed_once(%s)$$, :down),
   $$VALUES ('queued', 'retryable')$$, 'with the mediator down the command waits to be retried');
 SELECT is((SELECT health::text FROM flows.meter_shadows s JOIN flows.meter_registry m ON m.id = s.meter_id WHERE m.serial::text = 'EML2200000005'),
   'unhealthy', 'the meter is unhealthy meanwhile');
@@ -27,8 +25,10 @@ SELECT results_eq($$SELECT h.health::text FROM flows.meter_health_history h JOIN
 -- A slow meter: the call hits the deadline and the read is tried again.
 SELECT e2e.sim('fault EML2200000006 slow:4000 once') AS ignored \gset
 SELECT (flows_api.request_meter_read('EML2200000006', ARRAY['csq'])).id AS slow \gset
-SELECT results_eq(format('SELECT status::text, attempts FROM e2e.finished(%s)', :slow),
-  $$VALUES ('succeeded', 2)$$, 'a read past its deadline is retried');
+-- (The simulated meter, like a real one, stays busy with the slow exchange
+-- after the caller gave up, so the second attempt may find it busy too.)
+SELECT results_eq(format('SELECT status::text, attempts > 1 FROM e2e.finished(%s)', :slow),
+  $$VALUES ('succeeded', true)$$, 'a read past its deadline is retried until it succeeds');
 
 -- A token whose send outcome is unknown: applied by the meter, error to us.
 -- The next attempt verifies (transaction count rose) and does not resend.

@@ -10,10 +10,14 @@ sim_bin=${FLOWS_SIM_BIN:-$FLOWS_ROOT/target/debug/flows-mediator-sim}
 rm -rf "$work"; install -d -o postgres -g postgres "$work"
 install -m 755 "$FLOWS_ROOT/tests/e2e/simctl" "$work/simctl"
 
-export CLUSTER_EXTRA_CONF="flows.meter_spacing = 0
+# Durable as in production: the crash scenarios test what survives a crash.
+export CLUSTER_EXTRA_CONF="fsync = on
+synchronous_commit = on
+full_page_writes = on
+flows.meter_spacing = 0
 flows.call_timeout = 1500
-flows.retry_base = 200
-flows.retry_cap = 1000
+flows.retry_base = 500
+flows.retry_cap = 2000
 timescaledb.max_background_workers = 0"
 cluster_start e2e "$port" timescaledb,flows_ext
 psql=(psql -X -q -v ON_ERROR_STOP=1 -h /tmp -p "$port" -U postgres)
