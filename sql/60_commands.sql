@@ -141,23 +141,22 @@ LANGUAGE plpgsql SET search_path = pg_catalog, flows AS $$
 DECLARE
   claimed jsonb;
 BEGIN
-  -- Each meter's oldest open command, found meter by meter along the
-  -- (meter_id, id) index (a loose index scan), so a tick costs the number of
-  -- meters with open commands, not the length of the backlog.
-  WITH RECURSIVE meters AS (
-    (SELECT c.meter_id FROM flows.commands c WHERE c.status IN ('queued', 'running') ORDER BY c.meter_id LIMIT 1)
+  -- Each meter's oldest open command is the first entry of that meter in the
+  -- (meter_id, id) index: walk it meter by meter (a loose index scan), so a
+  -- tick costs the number of meters with open commands, not the backlog.
+  WITH RECURSIVE walk AS (
+    (SELECT c.meter_id, c.id FROM flows.commands c
+      WHERE c.status IN ('queued', 'running') ORDER BY c.meter_id, c.id LIMIT 1)
     UNION ALL
-    SELECT (SELECT c.meter_id FROM flows.commands c
-             WHERE c.status IN ('queued', 'running') AND c.meter_id > meters.meter_id
-             ORDER BY c.meter_id LIMIT 1)
-      FROM meters WHERE meters.meter_id IS NOT NULL
+    SELECT n.meter_id, n.id
+      FROM walk w
+     CROSS JOIN LATERAL (SELECT c.meter_id, c.id FROM flows.commands c
+                          WHERE c.status IN ('queued', 'running') AND c.meter_id > w.meter_id
+                          ORDER BY c.meter_id, c.id LIMIT 1) n
   ), heads AS (
-    SELECT h.id, h.meter_id, h.next_attempt_at
-      FROM meters
-     CROSS JOIN LATERAL (SELECT c.id, c.meter_id, c.status, c.next_attempt_at FROM flows.commands c
-                          WHERE c.meter_id = meters.meter_id AND c.status IN ('queued', 'running')
-                          ORDER BY c.id LIMIT 1) h
-     WHERE h.status = 'queued' AND h.next_attempt_at <= now()
+    SELECT c.id, c.meter_id, c.next_attempt_at
+      FROM walk w JOIN flows.commands c ON c.id = w.id
+     WHERE c.status = 'queued' AND c.next_attempt_at <= now()
   ), running_per_mediator AS (
     SELECT flows.meter_mediator_id(m) AS mediator_id, count(*) AS running
       FROM flows.commands c JOIN flows.meter_registry m ON m.id = c.meter_id

@@ -14,22 +14,54 @@ pgrx::pg_module_magic!();
 
 // The install script is plain SQL, reviewed as SQL, in this order.
 pgrx::extension_sql_file!("../sql/00_bootstrap.sql", name = "bootstrap", bootstrap);
-pgrx::extension_sql_file!("../sql/10_types.sql", name = "types", requires = ["bootstrap"]);
-pgrx::extension_sql_file!("../sql/20_topology.sql", name = "topology", requires = ["types"]);
-pgrx::extension_sql_file!("../sql/30_shadows.sql", name = "shadows", requires = ["topology"]);
-pgrx::extension_sql_file!("../sql/40_timeseries.sql", name = "timeseries", requires = ["shadows"]);
-pgrx::extension_sql_file!("../sql/45_fanout.sql", name = "fanout", requires = ["timeseries"]);
+pgrx::extension_sql_file!(
+    "../sql/10_types.sql",
+    name = "types",
+    requires = ["bootstrap"]
+);
+pgrx::extension_sql_file!(
+    "../sql/20_topology.sql",
+    name = "topology",
+    requires = ["types"]
+);
+pgrx::extension_sql_file!(
+    "../sql/30_shadows.sql",
+    name = "shadows",
+    requires = ["topology"]
+);
+pgrx::extension_sql_file!(
+    "../sql/40_timeseries.sql",
+    name = "timeseries",
+    requires = ["shadows"]
+);
+pgrx::extension_sql_file!(
+    "../sql/45_fanout.sql",
+    name = "fanout",
+    requires = ["timeseries"]
+);
 pgrx::extension_sql_file!("../sql/50_views.sql", name = "views", requires = ["fanout"]);
 pgrx::extension_sql_file!(
     "../sql/60_commands.sql",
     name = "commands",
-    requires = ["views", api::operations::check_meter_operation, worker::wake::wake_worker_at_commit]
+    requires = [
+        "views",
+        api::operations::check_meter_operation,
+        worker::wake::wake_worker_at_commit
+    ]
 );
-pgrx::extension_sql_file!("../sql/65_results.sql", name = "results", requires = ["commands"]);
+pgrx::extension_sql_file!(
+    "../sql/65_results.sql",
+    name = "results",
+    requires = ["commands"]
+);
 pgrx::extension_sql_file!(
     "../sql/70_api.sql",
     name = "api",
-    requires = ["results", api::operations::meter_operation_kind, api::operations::meter_operations]
+    requires = [
+        "results",
+        api::operations::meter_operation_kind,
+        api::operations::meter_operations
+    ]
 );
 pgrx::extension_sql_file!("../sql/90_finalize.sql", name = "finalize", finalize);
 

@@ -9,8 +9,10 @@ use std::ffi::CString;
 /// (for pg_dump); everybody else always sees them masked.
 pub static REVEAL_TOKENS: GucSetting<bool> = GucSetting::<bool>::new(false);
 pub static LOW_BALANCE_THRESHOLD: GucSetting<f64> = GucSetting::<f64>::new(5.0);
-pub static OFFLINE_AFTER: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"3 hours"));
-pub static OFFLINE_RECENT_WINDOW: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"7 days"));
+pub static OFFLINE_AFTER: GucSetting<Option<CString>> =
+    GucSetting::<Option<CString>>::new(Some(c"3 hours"));
+pub static OFFLINE_RECENT_WINDOW: GucSetting<Option<CString>> =
+    GucSetting::<Option<CString>>::new(Some(c"7 days"));
 
 pub fn register() {
     GucRegistry::define_bool_guc(

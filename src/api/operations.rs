@@ -26,21 +26,35 @@ pub fn meter_operations(kind: &str) -> Vec<&'static str> {
     flows_mediator::operations::operation_names()
         .iter()
         .copied()
-        .filter(|n| if is_write(n) { kind == "write" } else { kind == "read" })
+        .filter(|n| {
+            if is_write(n) {
+                kind == "write"
+            } else {
+                kind == "read"
+            }
+        })
         .collect()
 }
 
 #[pg_extern(immutable, parallel_safe, strict)]
 pub fn check_meter_operation(operation: &str, args: JsonB) {
-    let bad = |msg: String, hint: Option<&str>| -> ! { raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, msg, hint) };
+    let bad = |msg: String, hint: Option<&str>| -> ! {
+        raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, msg, hint)
+    };
     if meter_operation_kind(operation).is_none() {
         let known = flows_mediator::operations::operation_names().join(", ");
-        bad(format!("unknown meter operation \"{operation}\""), Some(&format!("operations: {known}")));
+        bad(
+            format!("unknown meter operation \"{operation}\""),
+            Some(&format!("operations: {known}")),
+        );
     }
     if operation == TOKEN_OP {
         match args.0.as_object() {
             Some(o) if o.len() == 1 && o.get("topup_id").is_some_and(|v| v.is_i64()) => return,
-            _ => bad("a token push command names its top-up: {\"topup_id\": n}".into(), Some("push tokens with flows_api.push_token")),
+            _ => bad(
+                "a token push command names its top-up: {\"topup_id\": n}".into(),
+                Some("push tokens with flows_api.push_token"),
+            ),
         }
     }
     if let Err(msg) = flows_mediator::operations::validate(operation, &args.0) {

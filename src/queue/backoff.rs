@@ -12,7 +12,10 @@ pub struct Backoff {
 
 impl Default for Backoff {
     fn default() -> Self {
-        Backoff { base: Duration::from_secs(5), cap: Duration::from_secs(15 * 60) }
+        Backoff {
+            base: Duration::from_secs(5),
+            cap: Duration::from_secs(15 * 60),
+        }
     }
 }
 
@@ -29,7 +32,10 @@ impl Backoff {
 /// A cheap non-cryptographic random unit from the clock and a counter; good
 /// enough to spread retries, needs no dependency.
 pub fn jitter_unit(salt: u64) -> f64 {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
     let mut x = nanos ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     x ^= x >> 33;
     x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
@@ -45,7 +51,10 @@ mod tests {
     fn grows_exponentially_within_jitter_and_caps() {
         let b = Backoff::default();
         assert_eq!(b.delay(1, 0.0), Duration::from_millis(2500));
-        assert_eq!(b.delay(1, 0.999_999), Duration::from_secs(5).mul_f64(0.5 + 0.5 * 0.999_999));
+        assert_eq!(
+            b.delay(1, 0.999_999),
+            Duration::from_secs(5).mul_f64(0.5 + 0.5 * 0.999_999)
+        );
         assert_eq!(b.delay(2, 0.0), Duration::from_secs(5));
         assert_eq!(b.delay(3, 0.0), Duration::from_secs(10));
         assert_eq!(b.delay(40, 0.0), Duration::from_secs(450));

@@ -40,9 +40,14 @@ impl Claimed {
     }
 
     fn from_json(v: &Value) -> Result<Claimed, String> {
-        let m = v.get("mediator").ok_or("claimed command without mediator")?;
+        let m = v
+            .get("mediator")
+            .ok_or("claimed command without mediator")?;
         Ok(Claimed {
-            id: v.get("id").and_then(Value::as_i64).ok_or("claimed command without id")?,
+            id: v
+                .get("id")
+                .and_then(Value::as_i64)
+                .ok_or("claimed command without id")?,
             serial: text(v, "serial").ok_or("claimed command without serial")?,
             hardware: text(v, "hardware"),
             operation: text(v, "operation").ok_or("claimed command without operation")?,
@@ -64,15 +69,34 @@ impl Claimed {
 /// How one attempt ended, in the shape `flows.worker_complete` reads.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Completion {
-    Succeeded { id: i64, result: Value },
-    Failed { id: i64, class: &'static str, code: String, message: String, partial: Value, retry_at_unix_ms: Option<i64> },
+    Succeeded {
+        id: i64,
+        result: Value,
+    },
+    Failed {
+        id: i64,
+        class: &'static str,
+        code: String,
+        message: String,
+        partial: Value,
+        retry_at_unix_ms: Option<i64>,
+    },
 }
 
 impl Completion {
     pub fn to_json(&self) -> Value {
         match self {
-            Completion::Succeeded { id, result } => json!({"id": id, "status": "succeeded", "result": result}),
-            Completion::Failed { id, class, code, message, partial, retry_at_unix_ms } => {
+            Completion::Succeeded { id, result } => {
+                json!({"id": id, "status": "succeeded", "result": result})
+            }
+            Completion::Failed {
+                id,
+                class,
+                code,
+                message,
+                partial,
+                retry_at_unix_ms,
+            } => {
                 let mut o = json!({"id": id, "status": "failed", "class": class, "code": code,
                                    "message": message, "partial": partial});
                 if let Some(ms) = retry_at_unix_ms {
@@ -89,7 +113,12 @@ fn unix_ms_to_iso(ms: i64) -> String {
     let millis = ms.rem_euclid(1000);
     let (y, mo, d) = flows_core::time::civil_from_days(secs.div_euclid(86_400));
     let sod = secs.rem_euclid(86_400);
-    format!("{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z", sod / 3600, sod % 3600 / 60, sod % 60)
+    format!(
+        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        sod / 3600,
+        sod % 3600 / 60,
+        sod % 60
+    )
 }
 
 #[cfg(test)]
@@ -102,7 +131,10 @@ mod tests {
                         "progress": {}, "attempts": 2, "max_attempts": 5,
                         "mediator": {"id": "x", "name": "sim", "address": "127.0.0.1:50051", "tls_ca_pem": null}}]);
         let c = &Claimed::list_from_json(&v).unwrap()[0];
-        assert_eq!((c.id, c.attempts, c.serial.as_str()), (7, 2, "EML2200000001"));
+        assert_eq!(
+            (c.id, c.attempts, c.serial.as_str()),
+            (7, 2, "EML2200000001")
+        );
         assert_eq!(c.mediator.address, "127.0.0.1:50051");
         assert_eq!(c.mediator.tls_ca_pem, None);
         assert!(Claimed::list_from_json(&json!([{"id": 1}])).is_err());
@@ -111,8 +143,12 @@ mod tests {
     #[test]
     fn failure_json_carries_retry_time() {
         let f = Completion::Failed {
-            id: 3, class: "retryable", code: "RESOURCE_EXHAUSTED".into(), message: "busy".into(),
-            partial: json!({}), retry_at_unix_ms: Some(1_700_000_000_123),
+            id: 3,
+            class: "retryable",
+            code: "RESOURCE_EXHAUSTED".into(),
+            message: "busy".into(),
+            partial: json!({}),
+            retry_at_unix_ms: Some(1_700_000_000_123),
         };
         assert_eq!(f.to_json()["retry_at"], "2023-11-14T22:13:20.123Z");
         assert_eq!(f.to_json()["class"], "retryable");

@@ -38,7 +38,11 @@ pub fn raise(code: PgSqlErrorCode, message: String, hint: Option<&str>) -> ! {
 }
 
 pub fn raise_rule(e: &flows_core::RuleError) -> ! {
-    raise(PgSqlErrorCode::ERRCODE_INVALID_TEXT_REPRESENTATION, e.to_string(), e.hint)
+    raise(
+        PgSqlErrorCode::ERRCODE_INVALID_TEXT_REPRESENTATION,
+        e.to_string(),
+        e.hint,
+    )
 }
 
 pub unsafe fn arg_datum(fcinfo: pg_sys::FunctionCallInfo, n: usize) -> pg_sys::Datum {
@@ -51,7 +55,11 @@ pub unsafe fn arg_cstr<'a>(fcinfo: pg_sys::FunctionCallInfo, n: usize) -> &'a st
     let ptr = unsafe { arg_datum(fcinfo, n) }.cast_mut_ptr::<std::ffi::c_char>();
     match unsafe { CStr::from_ptr(ptr) }.to_str() {
         Ok(s) => s,
-        Err(_) => raise(PgSqlErrorCode::ERRCODE_INVALID_TEXT_REPRESENTATION, "input is not valid UTF-8".into(), None),
+        Err(_) => raise(
+            PgSqlErrorCode::ERRCODE_INVALID_TEXT_REPRESENTATION,
+            "input is not valid UTF-8".into(),
+            None,
+        ),
     }
 }
 
@@ -68,7 +76,10 @@ pub unsafe fn arg_recv_bytes<'a>(fcinfo: pg_sys::FunctionCallInfo, n: usize) -> 
 }
 
 /// A pass-by-reference fixed-length argument of `N` bytes.
-pub unsafe fn arg_fixed<'a, const N: usize>(fcinfo: pg_sys::FunctionCallInfo, n: usize) -> &'a [u8; N] {
+pub unsafe fn arg_fixed<'a, const N: usize>(
+    fcinfo: pg_sys::FunctionCallInfo,
+    n: usize,
+) -> &'a [u8; N] {
     unsafe { &*arg_datum(fcinfo, n).cast_mut_ptr::<[u8; N]>() }
 }
 

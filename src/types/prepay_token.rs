@@ -9,7 +9,8 @@ use flows_core::PrepayToken;
 const LEN: usize = 16;
 
 unsafe fn arg_token(fcinfo: pgrx::pg_sys::FunctionCallInfo) -> PrepayToken {
-    PrepayToken::from_be_bytes(*unsafe { arg_fixed::<LEN>(fcinfo, 0) }).expect("stored prepay_token is in range")
+    PrepayToken::from_be_bytes(*unsafe { arg_fixed::<LEN>(fcinfo, 0) })
+        .expect("stored prepay_token is in range")
 }
 
 fn parse(text: &str) -> PrepayToken {
@@ -17,7 +18,11 @@ fn parse(text: &str) -> PrepayToken {
 }
 
 fn shown(t: PrepayToken) -> String {
-    if REVEAL_TOKENS.get() { t.digits() } else { t.masked() }
+    if REVEAL_TOKENS.get() {
+        t.digits()
+    } else {
+        t.masked()
+    }
 }
 
 v1_functions! {

@@ -16,7 +16,11 @@ pub fn parse(text: &str) -> Tariff {
     Tariff::from_json(text).unwrap_or_else(|e| {
         let code = match &e {
             TariffError::NotAnObject(_) => PgSqlErrorCode::ERRCODE_INVALID_TEXT_REPRESENTATION,
-            TariffError::Amount { problem: AmountError::TooLarge { .. }, .. } | TariffError::ActivationOutOfRange { .. } => {
+            TariffError::Amount {
+                problem: AmountError::TooLarge { .. },
+                ..
+            }
+            | TariffError::ActivationOutOfRange { .. } => {
                 PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE
             }
             _ => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,

@@ -13,7 +13,10 @@ use serde_json::{json, Value};
 pub enum Step {
     Done(Completion),
     /// Save `progress` on the command, then run `next` (same lease).
-    Checkpoint { next: Claimed, progress: Value },
+    Checkpoint {
+        next: Claimed,
+        progress: Value,
+    },
 }
 
 const TOKEN_OP: &str = "prepay_send_token";
@@ -41,7 +44,11 @@ async fn before_token(mediator: &Mediator, c: Claimed, backoff: Backoff) -> Step
     let mut progress = json!({});
     for (op, key, field) in [
         ("prepay_balance", "balance_before", "balance"),
-        ("transaction_count", "transaction_count_before", "transaction_count"),
+        (
+            "transaction_count",
+            "transaction_count_before",
+            "transaction_count",
+        ),
     ] {
         match execute(mediator, &command(&c, op, json!({}))).await {
             Outcome::Succeeded(v) => progress[key] = v[field].clone(),
@@ -64,13 +71,23 @@ async fn before_token(mediator: &Mediator, c: Claimed, backoff: Backoff) -> Step
 }
 
 fn command(c: &Claimed, operation: &str, args: Value) -> Command {
-    Command { serial: c.serial.clone(), operation: operation.to_string(), args, hardware: c.hardware.clone() }
+    Command {
+        serial: c.serial.clone(),
+        operation: operation.to_string(),
+        args,
+        hardware: c.hardware.clone(),
+    }
 }
 
 fn completion(c: &Claimed, outcome: Outcome, backoff: Backoff) -> Completion {
     match outcome {
         Outcome::Succeeded(result) => Completion::Succeeded { id: c.id, result },
-        Outcome::Failed { class, code, message, partial } => {
+        Outcome::Failed {
+            class,
+            code,
+            message,
+            partial,
+        } => {
             let (class, retry) = match class {
                 FailureClass::Retryable => ("retryable", true),
                 FailureClass::UnknownOutcome => ("unknown_outcome", true),
@@ -80,11 +97,21 @@ fn completion(c: &Claimed, outcome: Outcome, backoff: Backoff) -> Completion {
                 let delay = backoff.delay(c.attempts, jitter_unit(c.id as u64));
                 now_unix_ms() + delay.as_millis() as i64
             });
-            Completion::Failed { id: c.id, class, code, message, partial, retry_at_unix_ms }
+            Completion::Failed {
+                id: c.id,
+                class,
+                code,
+                message,
+                partial,
+                retry_at_unix_ms,
+            }
         }
     }
 }
 
 fn now_unix_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }

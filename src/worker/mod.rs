@@ -11,7 +11,8 @@ use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 use std::ffi::CString;
 use std::time::Duration;
 
-pub static DATABASE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"flows"));
+pub static DATABASE: GucSetting<Option<CString>> =
+    GucSetting::<Option<CString>>::new(Some(c"flows"));
 pub static MAX_IN_FLIGHT: GucSetting<i32> = GucSetting::<i32>::new(200);
 pub static CALL_TIMEOUT_MS: GucSetting<i32> = GucSetting::<i32>::new(75_000);
 pub static METER_SPACING_MS: GucSetting<i32> = GucSetting::<i32>::new(2_000);

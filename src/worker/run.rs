@@ -4,7 +4,10 @@
 //! current-thread tokio runtime between transactions, never inside one.
 
 use super::execute::{attempt, Step};
-use super::{wake, CALL_TIMEOUT_MS, DATABASE, LEASE_SECONDS, MAX_IN_FLIGHT, METER_SPACING_MS, RETRY_BASE_MS, RETRY_CAP_MS};
+use super::{
+    wake, CALL_TIMEOUT_MS, DATABASE, LEASE_SECONDS, MAX_IN_FLIGHT, METER_SPACING_MS, RETRY_BASE_MS,
+    RETRY_CAP_MS,
+};
 use crate::queue::backoff::Backoff;
 use crate::queue::{Claimed, MediatorRow};
 use flows_mediator::client::Mediator;
@@ -23,6 +26,9 @@ const IDLE_POLL: Duration = Duration::from_secs(10);
 const MIN_TICK_GAP: Duration = Duration::from_millis(20);
 /// A claim at least this often even when nothing signalled (leases, caps).
 const CLAIM_AT_LEAST_EVERY: Duration = Duration::from_secs(1);
+const CLAIM_GAP: Duration = Duration::from_millis(100);
+const UNPRODUCTIVE_CLAIM_GAP: Duration = Duration::from_millis(250);
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
 const DRIVE_SLICE: Duration = Duration::from_millis(25);
 const RECOVER_EVERY: Duration = Duration::from_secs(30);
 const PURGE_EVERY: Duration = Duration::from_secs(3600);
@@ -33,22 +39,43 @@ const LIBRARY_VERSION: &str = env!("CARGO_PKG_VERSION");
 pub extern "C-unwind" fn flows_worker_main(_arg: pg_sys::Datum) {
     // The runtime first: threads it might start must not inherit the
     // signal mask the handlers set up.
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
-    let db = DATABASE.get().map(|c| c.to_string_lossy().into_owned()).unwrap_or_else(|| "flows".into());
+    let db = DATABASE
+        .get()
+        .map(|c| c.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "flows".into());
     BackgroundWorker::connect_worker_to_spi(Some(&db), None);
     wake::set_worker_pid(unsafe { pg_sys::MyProcPid });
     log!("flows worker started for database {db}");
 
-    let mut w = Worker { rt, tasks: JoinSet::new(), finished: Vec::new(), checkpoints: Vec::new(),
-                         mediators: HashMap::new(), in_flight: 0, recovered_at: None, purged_at: Instant::now(),
-                         next_due: None, due_at: None, ticked_at: Instant::now(), claimed_at: Instant::now() };
+    let mut w = Worker {
+        rt,
+        tasks: JoinSet::new(),
+        finished: Vec::new(),
+        checkpoints: Vec::new(),
+        mediators: HashMap::new(),
+        in_flight: 0,
+        recovered_at: None,
+        purged_at: Instant::now(),
+        next_due: None,
+        due_at: None,
+        ticked_at: Instant::now(),
+        claimed_at: Instant::now(),
+        claim_pending: true,
+        last_claim_empty: false,
+        heartbeat_at: None,
+        reported_in_flight: None,
+    };
     loop {
         let timeout = if w.in_flight > 0 {
             w.drive();
             Duration::ZERO
         } else {
-            w.next_due.unwrap_or(IDLE_POLL).min(IDLE_POLL)
+            w.idle_timeout()
         };
         let (mut alive, mut woken) = wait(timeout);
         let since = w.ticked_at.elapsed();
@@ -65,7 +92,10 @@ pub extern "C-unwind" fn flows_worker_main(_arg: pg_sys::Datum) {
         }
         w.tick(woken);
     }
-    log!("flows worker stopping; {} command(s) in flight will be recovered by lease", w.in_flight);
+    log!(
+        "flows worker stopping; {} command(s) in flight will be recovered by lease",
+        w.in_flight
+    );
     wake::set_worker_pid(0);
 }
 
@@ -83,6 +113,10 @@ struct Worker {
     due_at: Option<Instant>,
     ticked_at: Instant,
     claimed_at: Instant,
+    claim_pending: bool,
+    last_claim_empty: bool,
+    heartbeat_at: Option<Instant>,
+    reported_in_flight: Option<usize>,
 }
 
 /// Waits on the latch; says whether to go on (no SIGTERM, postmaster alive)
@@ -90,12 +124,18 @@ struct Worker {
 fn wait(timeout: Duration) -> (bool, bool) {
     let flags = pg_sys::WL_LATCH_SET | pg_sys::WL_TIMEOUT | pg_sys::WL_POSTMASTER_DEATH;
     let rc = unsafe {
-        let rc = pg_sys::WaitLatch(pg_sys::MyLatch, flags as i32, timeout.as_millis() as _, pg_sys::PG_WAIT_EXTENSION);
+        let rc = pg_sys::WaitLatch(
+            pg_sys::MyLatch,
+            flags as i32,
+            timeout.as_millis() as _,
+            pg_sys::PG_WAIT_EXTENSION,
+        );
         pg_sys::ResetLatch(pg_sys::MyLatch);
         rc
     };
     pgrx::check_for_interrupts!();
-    let alive = rc & pg_sys::WL_POSTMASTER_DEATH as i32 == 0 && !BackgroundWorker::sigterm_received();
+    let alive =
+        rc & pg_sys::WL_POSTMASTER_DEATH as i32 == 0 && !BackgroundWorker::sigterm_received();
     (alive, rc & pg_sys::WL_LATCH_SET as i32 != 0)
 }
 
@@ -133,20 +173,43 @@ impl Worker {
         let finished = std::mem::take(&mut self.finished);
         let checkpoints = std::mem::take(&mut self.checkpoints);
         let due = self.due_at.is_some_and(|t| Instant::now() >= t);
-        let claim = woken || due || !finished.is_empty() || self.claimed_at.elapsed() >= CLAIM_AT_LEAST_EVERY;
-        if !claim && checkpoints.is_empty() {
+        // Something may have become claimable. Claim at once when idle, at
+        // most every CLAIM_GAP while busy (a claim walks every busy meter),
+        // and back off while claims keep finding nothing (e.g. a burst of
+        // requests for meters whose mediator is disabled or saturated).
+        self.claim_pending |= woken || due || !finished.is_empty();
+        if !finished.is_empty() {
+            self.last_claim_empty = false;
+        }
+        let since_claim = self.claimed_at.elapsed();
+        let claim = (self.claim_pending && since_claim >= self.claim_gap())
+            || since_claim >= CLAIM_AT_LEAST_EVERY;
+        if !claim && checkpoints.is_empty() && finished.is_empty() {
             return;
         }
         let first_tick = self.recovered_at.is_none();
-        let recover = self.recovered_at.is_none_or(|t| t.elapsed() >= RECOVER_EVERY);
+        let heartbeat_due = self
+            .heartbeat_at
+            .is_none_or(|t| t.elapsed() >= HEARTBEAT_EVERY);
+        let reported = self.reported_in_flight;
+        let recover = self
+            .recovered_at
+            .is_none_or(|t| t.elapsed() >= RECOVER_EVERY);
         let purge = self.purged_at.elapsed() >= PURGE_EVERY;
-        let capacity = (MAX_IN_FLIGHT.get().max(1) as usize).saturating_sub(self.in_flight + checkpoints.len());
+        let capacity = (MAX_IN_FLIGHT.get().max(1) as usize)
+            .saturating_sub(self.in_flight + checkpoints.len());
         let in_flight = self.in_flight + checkpoints.len();
-        let (claimed, next_due) = BackgroundWorker::transaction(move || {
+        let checkpoint_count = checkpoints.len();
+        let (claimed, next_due, reported_now) = BackgroundWorker::transaction(move || {
             if !extension_ready() {
-                return (Vec::new(), None);
+                return (Vec::new(), None, None);
             }
             if first_tick {
+                // The worker's own commits need not wait for the WAL flush: a
+                // lost claim or result after a crash only means the command
+                // runs again, and every operation is safe to repeat (reads,
+                // absolute writes, tokens verified before any resend).
+                Spi::run("SET synchronous_commit = off").expect("synchronous_commit");
                 // Nothing runs before the worker starts: every running command was orphaned.
                 Spi::run("UPDATE flows.commands SET lease_expires_at = now() - interval '1 second' WHERE status = 'running'")
                     .expect("orphaned commands");
@@ -160,7 +223,10 @@ impl Worker {
             if !finished.is_empty() {
                 Spi::run_with_args(
                     "SELECT flows.worker_complete($1, make_interval(secs => $2::float8 / 1000))",
-                    &[JsonB(Value::Array(finished)).into(), METER_SPACING_MS.get().into()],
+                    &[
+                        JsonB(Value::Array(finished)).into(),
+                        METER_SPACING_MS.get().into(),
+                    ],
                 )
                 .expect("recording outcomes");
             }
@@ -179,26 +245,46 @@ impl Worker {
                 )
                 .expect("claiming commands");
                 if let Some(JsonB(v)) = got {
-                    claimed = Claimed::list_from_json(&v).unwrap_or_else(|e| panic!("bad claim: {e}"));
+                    claimed =
+                        Claimed::list_from_json(&v).unwrap_or_else(|e| panic!("bad claim: {e}"));
                 }
             }
-            Spi::run_with_args(
-                "SELECT flows.worker_heartbeat($1, $2, $3)",
-                &[unsafe { pg_sys::MyProcPid }.into(), ((in_flight + claimed.len()) as i32).into(), LIBRARY_VERSION.into()],
-            )
-            .expect("heartbeat");
+            let now_in_flight = in_flight + claimed.len();
+            let heartbeat = heartbeat_due || Some(now_in_flight) != reported;
+            if heartbeat {
+                Spi::run_with_args(
+                    "SELECT flows.worker_heartbeat($1, $2, $3)",
+                    &[
+                        unsafe { pg_sys::MyProcPid }.into(),
+                        (now_in_flight as i32).into(),
+                        LIBRARY_VERSION.into(),
+                    ],
+                )
+                .expect("heartbeat");
+            }
             claimed.extend(checkpoints);
             let next_due_ms = Spi::get_one::<f64>(
                 "SELECT (SELECT greatest(extract(epoch FROM d - clock_timestamp()) * 1000, 1)::float8 \
                    FROM flows.worker_next_due() d WHERE d IS NOT NULL)",
             )
             .expect("next due");
-            (claimed, next_due_ms.map(|ms| Duration::from_millis(ms as u64)))
+            (
+                claimed,
+                next_due_ms.map(|ms| Duration::from_millis(ms as u64)),
+                heartbeat.then_some(now_in_flight),
+            )
         });
+        let claimed_count = claimed.len() - checkpoint_count;
         self.next_due = next_due;
         self.due_at = next_due.map(|d| Instant::now() + d);
         self.ticked_at = Instant::now();
+        if let Some(n) = reported_now {
+            self.heartbeat_at = Some(Instant::now());
+            self.reported_in_flight = Some(n);
+        }
         if claim {
+            self.claim_pending = false;
+            self.last_claim_empty = claimed_count == 0;
             self.claimed_at = Instant::now();
         }
         if recover {
@@ -210,6 +296,26 @@ impl Worker {
         for c in claimed {
             self.spawn(c);
         }
+    }
+
+    fn claim_gap(&self) -> Duration {
+        if self.last_claim_empty {
+            UNPRODUCTIVE_CLAIM_GAP
+        } else if self.in_flight == 0 {
+            Duration::ZERO
+        } else {
+            CLAIM_GAP
+        }
+    }
+
+    /// How long to sleep with nothing in flight: until the next command is
+    /// due, or a held-back claim may run, or the safety poll.
+    fn idle_timeout(&self) -> Duration {
+        let mut t = self.next_due.unwrap_or(IDLE_POLL).min(IDLE_POLL);
+        if self.claim_pending {
+            t = t.min(self.claim_gap().saturating_sub(self.claimed_at.elapsed()));
+        }
+        t
     }
 
     fn spawn(&mut self, c: Claimed) {
@@ -259,9 +365,11 @@ impl Worker {
 /// The extension is installed here, at the version of this library. Before
 /// CREATE EXTENSION (or after DROP) the worker waits quietly.
 fn extension_ready() -> bool {
-    let version = Spi::get_one::<String>("SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'flows_ext'")
-        .ok()
-        .flatten();
+    let version = Spi::get_one::<String>(
+        "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'flows_ext'",
+    )
+    .ok()
+    .flatten();
     match version {
         None => false,
         Some(v) if v == LIBRARY_VERSION => true,
