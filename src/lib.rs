@@ -5,6 +5,7 @@
 use pgrx::prelude::*;
 
 mod api;
+mod energy;
 mod queue;
 mod settings;
 mod types;
@@ -62,6 +63,11 @@ pgrx::extension_sql_file!(
         api::operations::meter_operation_kind,
         api::operations::meter_operations
     ]
+);
+pgrx::extension_sql_file!(
+    "../sql/80_energy.sql",
+    name = "energy",
+    requires = ["api", energy::settlement_periods, energy::settlement_period_start]
 );
 pgrx::extension_sql_file!("../sql/90_finalize.sql", name = "finalize", finalize);
 

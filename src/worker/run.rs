@@ -208,7 +208,8 @@ impl Worker {
                 // The worker's own commits need not wait for the WAL flush: a
                 // lost claim or result after a crash only means the command
                 // runs again, and every operation is safe to repeat (reads,
-                // absolute writes, tokens verified before any resend).
+                // absolute writes, tokens verified against their checkpoint,
+                // which alone is committed synchronously).
                 Spi::run("SET synchronous_commit = off").expect("synchronous_commit");
                 // Nothing runs before the worker starts: every running command was orphaned.
                 Spi::run("UPDATE flows.commands SET lease_expires_at = now() - interval '1 second' WHERE status = 'running'")
@@ -229,6 +230,11 @@ impl Worker {
                     ],
                 )
                 .expect("recording outcomes");
+            }
+            if !checkpoints.is_empty() {
+                // A checkpoint is what stops a token being sent twice after a
+                // crash, so it must be on disk before the send: this commit waits.
+                Spi::run("SET LOCAL synchronous_commit = on").expect("synchronous checkpoint");
             }
             for c in &checkpoints {
                 Spi::run_with_args(

@@ -37,7 +37,8 @@ check "the top-up is completed with the balance risen once" "completed|8.00000" 
 # 2. PostgreSQL restarted while a token push waits on a slow meter.
 sim fault EML2200000010 slow:1000 >/dev/null
 cmd=$(q "SELECT (flows_api.push_token('EML2200000010', '44443333222211110200')).id")
-wait_until 20 test "$(q "SELECT status FROM flows.commands WHERE id = $cmd")" = running
+status_is() { [ "$(q "SELECT status FROM flows.commands WHERE id = $1")" = "$2" ]; }
+wait_until 20 status_is "$cmd" running
 as_postgres "$PG_BIN/pg_ctl" -D "$dir" -m fast -w restart >/dev/null
 wait_ready
 sim fault EML2200000010 none >/dev/null
