@@ -9,7 +9,7 @@ BEGIN
     'meter_registers', 'circuits', 'circuit_register', 'meter_shadows',
     'register_import', 'register_export', 'register_interval_hh', 'meter_prepay_balance',
     'meter_voltage', 'meter_3p_voltage', 'meter_csq', 'meter_health_history', 'meter_event_log',
-    'commands', 'prepay_topups']
+    'commands', 'prepay_topups', 'retention_policies']
   LOOP
     PERFORM pg_catalog.pg_extension_config_dump(format('flows.%I', t)::regclass, '');
   END LOOP;

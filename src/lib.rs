@@ -69,6 +69,7 @@ pgrx::extension_sql_file!(
     name = "energy",
     requires = ["api", energy::settlement_periods, energy::settlement_period_start]
 );
+pgrx::extension_sql_file!("../sql/85_retention.sql", name = "retention", requires = ["energy"]);
 pgrx::extension_sql_file!("../sql/90_finalize.sql", name = "finalize", finalize);
 
 #[pg_guard]

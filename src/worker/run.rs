@@ -220,6 +220,7 @@ impl Worker {
             }
             if purge {
                 Spi::run("SELECT flows.purge_commands()").expect("purge");
+                Spi::run("SELECT count(*) FROM flows.apply_retention()").expect("retention");
             }
             if !finished.is_empty() {
                 Spi::run_with_args(
