@@ -8,19 +8,31 @@ use pgrx::prelude::*;
 
 /// 22008, datetime_field_overflow (= datetime_value_out_of_range).
 fn refuse(e: flows_energy::Error) -> ! {
-    raise(PgSqlErrorCode::ERRCODE_DATETIME_FIELD_OVERFLOW, e.to_string(), None)
+    raise(
+        PgSqlErrorCode::ERRCODE_DATETIME_FIELD_OVERFLOW,
+        e.to_string(),
+        None,
+    )
 }
 
 fn instant(t: TimestampWithTimeZone) -> i64 {
     if !t.is_finite() {
-        raise(PgSqlErrorCode::ERRCODE_DATETIME_FIELD_OVERFLOW, "an infinite timestamp has no settlement period".into(), None);
+        raise(
+            PgSqlErrorCode::ERRCODE_DATETIME_FIELD_OVERFLOW,
+            "an infinite timestamp has no settlement period".into(),
+            None,
+        );
     }
     pg_sys::TimestampTz::from(t)
 }
 
 fn settlement_date(d: Date) -> settlement::Date {
     if !d.is_finite() {
-        raise(PgSqlErrorCode::ERRCODE_DATETIME_FIELD_OVERFLOW, "an infinite date has no settlement periods".into(), None);
+        raise(
+            PgSqlErrorCode::ERRCODE_DATETIME_FIELD_OVERFLOW,
+            "an infinite date has no settlement periods".into(),
+            None,
+        );
     }
     settlement::Date::from_pg_days(d.to_pg_epoch_days()).unwrap_or_else(|e| refuse(e))
 }
@@ -53,7 +65,10 @@ fn settlement_period_start(settlement_date: Date, period: i32) -> TimestampWithT
     let start = settlement::period_start(date, p).unwrap_or_else(|_| {
         raise(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("settlement date {settlement_date} has periods 1 to {}, not {period}", settlement::periods_in_day(date)),
+            format!(
+                "settlement date {settlement_date} has periods 1 to {}, not {period}",
+                settlement::periods_in_day(date)
+            ),
             None,
         )
     });

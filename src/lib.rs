@@ -67,9 +67,17 @@ pgrx::extension_sql_file!(
 pgrx::extension_sql_file!(
     "../sql/80_energy.sql",
     name = "energy",
-    requires = ["api", energy::settlement_periods, energy::settlement_period_start]
+    requires = [
+        "api",
+        energy::settlement_periods,
+        energy::settlement_period_start
+    ]
 );
-pgrx::extension_sql_file!("../sql/85_retention.sql", name = "retention", requires = ["energy"]);
+pgrx::extension_sql_file!(
+    "../sql/85_retention.sql",
+    name = "retention",
+    requires = ["energy"]
+);
 pgrx::extension_sql_file!("../sql/90_finalize.sql", name = "finalize", finalize);
 
 #[pg_guard]

@@ -61,7 +61,6 @@ pub extern "C-unwind" fn flows_worker_main(_arg: pg_sys::Datum) {
         in_flight: 0,
         recovered_at: None,
         purged_at: Instant::now(),
-        next_due: None,
         due_at: None,
         ticked_at: Instant::now(),
         claimed_at: Instant::now(),
@@ -108,8 +107,7 @@ struct Worker {
     in_flight: usize,
     recovered_at: Option<Instant>,
     purged_at: Instant,
-    /// How long until a queued command becomes due (retry backoff, meter spacing).
-    next_due: Option<Duration>,
+    /// When the next queued command becomes due (retry backoff, meter spacing).
     due_at: Option<Instant>,
     ticked_at: Instant,
     claimed_at: Instant,
@@ -282,7 +280,6 @@ impl Worker {
             )
         });
         let claimed_count = claimed.len() - checkpoint_count;
-        self.next_due = next_due;
         self.due_at = next_due.map(|d| Instant::now() + d);
         self.ticked_at = Instant::now();
         if let Some(n) = reported_now {
@@ -318,7 +315,10 @@ impl Worker {
     /// How long to sleep with nothing in flight: until the next command is
     /// due, or a held-back claim may run, or the safety poll.
     fn idle_timeout(&self) -> Duration {
-        let mut t = self.next_due.unwrap_or(IDLE_POLL).min(IDLE_POLL);
+        let mut t = self
+            .due_at
+            .map_or(IDLE_POLL, |at| at.saturating_duration_since(Instant::now()))
+            .min(IDLE_POLL);
         if self.claim_pending {
             t = t.min(self.claim_gap().saturating_sub(self.claimed_at.elapsed()));
         }
