@@ -4,6 +4,7 @@
 
 use pgrx::prelude::*;
 
+mod aggregates;
 mod api;
 mod energy;
 mod queue;
@@ -74,9 +75,14 @@ pgrx::extension_sql_file!(
     ]
 );
 pgrx::extension_sql_file!(
+    "../sql/82_energy_agg.sql",
+    name = "energy_agg",
+    requires = ["energy"]
+);
+pgrx::extension_sql_file!(
     "../sql/85_retention.sql",
     name = "retention",
-    requires = ["energy"]
+    requires = ["energy_agg"]
 );
 pgrx::extension_sql_file!("../sql/90_finalize.sql", name = "finalize", finalize);
 

@@ -2,7 +2,7 @@
 //! receive, send, plus comparisons where the type is a key) declared by
 //! `sql/10_types.sql`; the rules themselves live in the pure `flows-core` crate.
 
-mod fmgr;
+pub(crate) mod fmgr;
 mod meter_serial;
 mod prepay_token;
 mod tariff;
