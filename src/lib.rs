@@ -4,7 +4,7 @@
 
 use pgrx::prelude::*;
 
-mod aggregates;
+pub(crate) mod aggregates;
 mod api;
 mod energy;
 mod queue;

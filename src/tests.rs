@@ -71,3 +71,29 @@ fn tariff_round_trips_through_jsonb_and_refuses_with_field_names() {
     let e = sqlstate_of("SELECT 'not json'::flows.tariff");
     assert!(e.starts_with("22P02:"), "{e}");
 }
+
+#[pg_test]
+fn numeric_digits_read_like_their_text() {
+    // Short and long numeric headers, negative weights, trailing zeros,
+    // and values the fast path must decline (too precise, NaN, huge).
+    let values: Vec<String> = Spi::connect(|c| {
+        c.select(
+            "SELECT v::text FROM (VALUES ('0'::numeric), ('1'), ('-1'), ('0.000001'), ('12.3456'), ('99999.9999'),
+                    ('123456789012.123456'), ('-0.5'), ('1e20'), ('0.0000001'), ('NaN'), ('1.10'),
+                    ('10000'), ('100000000'), ('0.0001'), ('5.000000')) t(v)
+             UNION ALL SELECT round((random() * 10 ^ (g % 12))::numeric, g % 7)::text FROM generate_series(1, 2000) g",
+            None,
+            &[],
+        )
+        .unwrap()
+        .map(|row| row.get::<String>(1).unwrap().unwrap())
+        .collect()
+    });
+    assert!(values.len() > 2000);
+    for text in values {
+        let n: pgrx::AnyNumeric = text.parse().unwrap();
+        let d = pgrx::IntoDatum::into_datum(n).unwrap();
+        let expected = flows_energy::micro_kwh_from_decimal(&text).ok();
+        assert_eq!(crate::aggregates::energy::numeric_micro(d), expected, "numeric {text}");
+    }
+}

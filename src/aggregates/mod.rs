@@ -2,4 +2,4 @@
 //! flows-energy, this is the glue (state in the aggregate's memory context,
 //! combine and serialization for parallel plans).
 
-mod energy;
+pub(crate) mod energy;
