@@ -3,7 +3,7 @@
 //! The state is a flows_energy::EnergyAgg (buffered: exact for any arrival
 //! order and any split), owned by the aggregate's memory context.
 
-use crate::types::fmgr::{arg_datum, raise, return_bytea, v1_functions};
+use crate::types::fmgr::{arg_datum, raise, return_bytea, return_numeric, v1_functions};
 use flows_energy::advance::RegisterSpec;
 use flows_energy::energy_agg::{EnergyAgg, EnergySummary};
 use flows_energy::{micro_kwh_from_decimal, micro_kwh_to_decimal};
@@ -134,11 +134,6 @@ fn refuse(e: flows_energy::Error) -> ! {
     )
 }
 
-fn numeric_datum(text: &str) -> pg_sys::Datum {
-    let n: pgrx::AnyNumeric = text.parse().expect("a kWh decimal is a valid numeric");
-    pgrx::IntoDatum::into_datum(n).expect("numeric is not null")
-}
-
 /// One push: (state, at, kwh) with the register spec from args 3 and 4 when given.
 unsafe fn push(fcinfo: pg_sys::FunctionCallInfo, with_spec: bool) -> pg_sys::Datum {
     let ctx = unsafe { agg_context(fcinfo) };
@@ -190,10 +185,10 @@ fn summary_tuple(fcinfo: pg_sys::FunctionCallInfo, s: &EnergySummary) -> pg_sys:
         let tupdesc = pg_sys::BlessTupleDesc(tupdesc);
         let mut values = [
             pg_sys::Datum::from(s.first.ts),
-            numeric_datum(&micro_kwh_to_decimal(s.first.value)),
+            return_numeric(&micro_kwh_to_decimal(s.first.value)),
             pg_sys::Datum::from(s.last.ts),
-            numeric_datum(&micro_kwh_to_decimal(s.last.value)),
-            numeric_datum(&micro_kwh_to_decimal(s.advance)),
+            return_numeric(&micro_kwh_to_decimal(s.last.value)),
+            return_numeric(&micro_kwh_to_decimal(s.advance)),
             pg_sys::Datum::from(s.rollovers as i32),
             pg_sys::Datum::from(s.reversals as i32),
             pg_sys::Datum::from(s.reads as i64),

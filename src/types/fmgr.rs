@@ -105,6 +105,14 @@ pub fn return_fixed<const N: usize>(bytes: [u8; N]) -> pg_sys::Datum {
     }
 }
 
+/// A numeric datum from exact decimal text the caller produced itself.
+pub fn return_numeric(decimal: &str) -> pg_sys::Datum {
+    let n: pgrx::AnyNumeric = decimal
+        .parse()
+        .expect("exact decimal text is a valid numeric");
+    pgrx::IntoDatum::into_datum(n).expect("numeric is not null")
+}
+
 pub fn return_bool(b: bool) -> pg_sys::Datum {
     pg_sys::Datum::from(b)
 }

@@ -89,7 +89,6 @@ v1_functions! {
                 Some("amounts are standing_charge, unit_rate_element_a, unit_rate_element_b, prepayment_emergency_credit, prepayment_ecredit_availability, prepayment_debt_recovery_rate"),
             )
         });
-        let amount: pgrx::AnyNumeric = tariff.amount(field).to_string().parse().expect("a meter amount is a valid numeric");
-        pgrx::IntoDatum::into_datum(amount).expect("numeric is not null")
+        return_numeric(&tariff.amount(field).to_string())
     }
 }
