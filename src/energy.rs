@@ -26,7 +26,7 @@ fn instant(t: TimestampWithTimeZone) -> i64 {
     pg_sys::TimestampTz::from(t)
 }
 
-fn settlement_date(d: Date) -> settlement::Date {
+fn to_settlement_date(d: Date) -> settlement::Date {
     if !d.is_finite() {
         raise(
             PgSqlErrorCode::ERRCODE_DATETIME_FIELD_OVERFLOW,
@@ -50,17 +50,24 @@ fn settlement_period(
     TableIterator::once((pg_date(sp.date), sp.period as i32))
 }
 
+/// The UK settlement date (Europe/London local date) of an instant.
+#[pg_extern(immutable, parallel_safe, strict)]
+fn settlement_date(at: TimestampWithTimeZone) -> Date {
+    let sp = settlement::settlement_period(instant(at)).unwrap_or_else(|e| refuse(e));
+    pg_date(sp.date)
+}
+
 /// How many settlement periods a settlement date has: 48, or 46 on the
 /// spring clock change, 50 on the autumn one.
 #[pg_extern(immutable, parallel_safe, strict)]
 fn settlement_periods(settlement_date: Date) -> i32 {
-    settlement::periods_in_day(self::settlement_date(settlement_date)) as i32
+    settlement::periods_in_day(to_settlement_date(settlement_date)) as i32
 }
 
 /// The UTC start of a settlement period of a settlement date.
 #[pg_extern(immutable, parallel_safe, strict)]
 fn settlement_period_start(settlement_date: Date, period: i32) -> TimestampWithTimeZone {
-    let date = self::settlement_date(settlement_date);
+    let date = to_settlement_date(settlement_date);
     let p = u32::try_from(period).unwrap_or(0);
     let start = settlement::period_start(date, p).unwrap_or_else(|_| {
         raise(

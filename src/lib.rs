@@ -7,6 +7,7 @@ use pgrx::prelude::*;
 pub(crate) mod aggregates;
 mod api;
 mod energy;
+mod hh;
 mod queue;
 mod settings;
 mod types;
@@ -83,6 +84,16 @@ pgrx::extension_sql_file!(
     "../sql/85_retention.sql",
     name = "retention",
     requires = ["energy_agg"]
+);
+pgrx::extension_sql_file!(
+    "../sql/86_hh.sql",
+    name = "hh",
+    requires = ["retention", hh::derive_hh]
+);
+pgrx::extension_sql_file!(
+    "../sql/87_rollups.sql",
+    name = "rollups",
+    requires = ["hh", energy::settlement_date]
 );
 pgrx::extension_sql_file!("../sql/90_finalize.sql", name = "finalize", finalize);
 

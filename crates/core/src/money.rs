@@ -69,7 +69,10 @@ fn parse_scaled(s: &str) -> Result<(bool, u128), AmountError> {
         None => (mantissa, ""),
     };
     let all_digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
-    if (int_part.is_empty() && frac_part.is_empty()) || !all_digits(int_part) || !all_digits(frac_part) {
+    if (int_part.is_empty() && frac_part.is_empty())
+        || !all_digits(int_part)
+        || !all_digits(frac_part)
+    {
         return Err(AmountError::NotANumber);
     }
     let digits: String = format!("{int_part}{frac_part}");
@@ -86,11 +89,15 @@ fn parse_scaled(s: &str) -> Result<(bool, u128), AmountError> {
     }
     let power = shift + trailing_zeros;
     if significant.len() as i64 + power > 38 {
-        return Err(AmountError::TooLarge { max: MeterMoney::MAX });
+        return Err(AmountError::TooLarge {
+            max: MeterMoney::MAX,
+        });
     }
     let mut units: u128 = significant.parse().map_err(|_| AmountError::NotANumber)?;
     for _ in 0..power {
-        units = units.checked_mul(10).ok_or(AmountError::TooLarge { max: MeterMoney::MAX })?;
+        units = units.checked_mul(10).ok_or(AmountError::TooLarge {
+            max: MeterMoney::MAX,
+        })?;
     }
     Ok((negative, units))
 }
@@ -137,21 +144,39 @@ mod tests {
         assert_eq!(p("0.123456"), Err(AmountError::TooPrecise));
         assert_eq!(p("1e-6"), Err(AmountError::TooPrecise));
         assert_eq!(p("-0.01"), Err(AmountError::Negative));
-        assert!(matches!(p("42949.67296"), Err(AmountError::TooLarge { .. })));
+        assert!(matches!(
+            p("42949.67296"),
+            Err(AmountError::TooLarge { .. })
+        ));
         assert!(matches!(p("1e40"), Err(AmountError::TooLarge { .. })));
-        for bad in ["", "abc", "1.2.3", "0x10", "1e", ".", "NaN", "Infinity", "1,5"] {
+        for bad in [
+            "", "abc", "1.2.3", "0x10", "1e", ".", "NaN", "Infinity", "1,5",
+        ] {
             assert_eq!(p(bad), Err(AmountError::NotANumber), "{bad}");
         }
         assert_eq!(
             MeterMoney::parse_decimal("1.00001", MeterMoney::ONE_GBP),
-            Err(AmountError::TooLarge { max: MeterMoney::ONE_GBP })
+            Err(AmountError::TooLarge {
+                max: MeterMoney::ONE_GBP
+            })
         );
-        assert_eq!(MeterMoney::parse_decimal("1.00000", MeterMoney::ONE_GBP), Ok(MeterMoney::ONE_GBP));
+        assert_eq!(
+            MeterMoney::parse_decimal("1.00000", MeterMoney::ONE_GBP),
+            Ok(MeterMoney::ONE_GBP)
+        );
     }
 
     #[test]
     fn displays_like_the_reference() {
-        for (units, text) in [(12345, "0.12345"), (8650, "0.0865"), (2000, "0.02"), (1_500_000, "15"), (100_000, "1"), (0, "0"), (1, "0.00001")] {
+        for (units, text) in [
+            (12345, "0.12345"),
+            (8650, "0.0865"),
+            (2000, "0.02"),
+            (1_500_000, "15"),
+            (100_000, "1"),
+            (0, "0"),
+            (1, "0.00001"),
+        ] {
             assert_eq!(MeterMoney(units).to_string(), text);
         }
     }

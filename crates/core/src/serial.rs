@@ -77,11 +77,23 @@ mod tests {
     #[test]
     fn refuses_what_is_not_a_serial() {
         for bad in [
-            "", "EML", "EML123", "EML21375808260", "XYZ2137580826", "EML213758082a",
-            "EML 2137580826", "EML-137580826", "EML+137580826", "2137580826", "EMLé137580826",
+            "",
+            "EML",
+            "EML123",
+            "EML21375808260",
+            "XYZ2137580826",
+            "EML213758082a",
+            "EML 2137580826",
+            "EML-137580826",
+            "EML+137580826",
+            "2137580826",
+            "EMLé137580826",
         ] {
             let e = MeterSerial::parse(bad).unwrap_err();
-            assert!(e.to_string().contains("EML followed by exactly 10 digits"), "{bad}: {e}");
+            assert!(
+                e.to_string().contains("EML followed by exactly 10 digits"),
+                "{bad}: {e}"
+            );
         }
     }
 

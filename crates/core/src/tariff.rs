@@ -52,7 +52,9 @@ impl TariffField {
     /// validates); the prepayment amounts are bounded only by the u32.
     pub fn max(self) -> MeterMoney {
         match self {
-            TariffField::StandingCharge | TariffField::UnitRateElementA | TariffField::UnitRateElementB => MeterMoney::ONE_GBP,
+            TariffField::StandingCharge
+            | TariffField::UnitRateElementA
+            | TariffField::UnitRateElementB => MeterMoney::ONE_GBP,
             _ => MeterMoney::MAX,
         }
     }
@@ -63,9 +65,18 @@ pub enum TariffError {
     NotAnObject(String),
     UnknownField(String),
     MissingField(TariffField),
-    Amount { field: TariffField, value: String, problem: AmountError },
-    Activation { value: String, problem: TimeError },
-    ActivationOutOfRange { value: String },
+    Amount {
+        field: TariffField,
+        value: String,
+        problem: AmountError,
+    },
+    Activation {
+        value: String,
+        problem: TimeError,
+    },
+    ActivationOutOfRange {
+        value: String,
+    },
 }
 
 impl std::fmt::Display for TariffError {
@@ -146,7 +157,8 @@ impl Tariff {
         let mut tariff = Tariff::default();
         let mut seen = Vec::with_capacity(7);
         for (key, raw) in &map {
-            let field = TariffField::from_key(key).ok_or_else(|| TariffError::UnknownField(key.clone()))?;
+            let field =
+                TariffField::from_key(key).ok_or_else(|| TariffError::UnknownField(key.clone()))?;
             let raw = raw.get();
             if field == TariffField::ActivationDatetime {
                 if raw != "null" {
@@ -158,7 +170,11 @@ impl Tariff {
                     Some(t) => MeterMoney::parse_decimal(t, field.max()),
                     None => Err(AmountError::NotANumber),
                 }
-                .map_err(|problem| TariffError::Amount { field, value: raw.to_string(), problem })?;
+                .map_err(|problem| TariffError::Amount {
+                    field,
+                    value: raw.to_string(),
+                    problem,
+                })?;
                 *tariff.amount_mut(field) = amount;
             }
             seen.push(field);
@@ -206,7 +222,10 @@ impl Tariff {
 
     pub fn from_bytes(b: &[u8]) -> Result<Tariff, String> {
         if b.len() != TARIFF_BYTES {
-            return Err(format!("a stored tariff is {TARIFF_BYTES} bytes, got {}", b.len()));
+            return Err(format!(
+                "a stored tariff is {TARIFF_BYTES} bytes, got {}",
+                b.len()
+            ));
         }
         if b[0] != BINARY_VERSION {
             return Err(format!("unknown stored tariff version {}", b[0]));
@@ -249,10 +268,15 @@ fn json_scalar_text(raw: &str) -> Option<&str> {
 }
 
 fn parse_activation(raw: &str) -> Result<u32, TariffError> {
-    let err = |problem| TariffError::Activation { value: raw.to_string(), problem };
+    let err = |problem| TariffError::Activation {
+        value: raw.to_string(),
+        problem,
+    };
     let text: String = serde_json::from_str(raw).map_err(|_| err(TimeError::Format))?;
     let unix = time::parse_iso8601_unix(&text).map_err(err)?;
-    u32::try_from(unix - EPOCH_2000_UNIX).map_err(|_| TariffError::ActivationOutOfRange { value: raw.to_string() })
+    u32::try_from(unix - EPOCH_2000_UNIX).map_err(|_| TariffError::ActivationOutOfRange {
+        value: raw.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -285,39 +309,81 @@ mod tests {
     }
 
     fn err_of(field: &str, value: &str) -> String {
-        let json = FUTURE.replacen(&format!("\"{field}\": "), &format!("\"{field}\": {value}, \"_old_{field}\": "), 1);
+        let json = FUTURE.replacen(
+            &format!("\"{field}\": "),
+            &format!("\"{field}\": {value}, \"_old_{field}\": "),
+            1,
+        );
         Tariff::from_json(&json).unwrap_err().to_string()
     }
 
     #[test]
     fn refuses_what_a_meter_cannot_store_naming_the_field() {
-        let e = Tariff::from_json(&FUTURE.replace("0.5", "1.5")).unwrap_err().to_string();
-        assert_eq!(e, "tariff field \"standing_charge\" = 1.5: must be at most 1 GBP");
-        let e = Tariff::from_json(&FUTURE.replace("\"0.2345\"", "0.123456")).unwrap_err().to_string();
-        assert!(e.contains("\"unit_rate_element_a\"") && e.contains("5 decimal places"), "{e}");
-        let e = Tariff::from_json(&FUTURE.replace("0.25", "-0.25")).unwrap_err().to_string();
-        assert!(e.contains("\"prepayment_debt_recovery_rate\"") && e.contains("negative"), "{e}");
-        let e = Tariff::from_json(&FUTURE.replace("15", "\"lots\"")).unwrap_err().to_string();
-        assert!(e.contains("\"prepayment_emergency_credit\"") && e.contains("decimal number"), "{e}");
-        let e = Tariff::from_json(&FUTURE.replace("15", "true")).unwrap_err().to_string();
+        let e = Tariff::from_json(&FUTURE.replace("0.5", "1.5"))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "tariff field \"standing_charge\" = 1.5: must be at most 1 GBP"
+        );
+        let e = Tariff::from_json(&FUTURE.replace("\"0.2345\"", "0.123456"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("\"unit_rate_element_a\"") && e.contains("5 decimal places"),
+            "{e}"
+        );
+        let e = Tariff::from_json(&FUTURE.replace("0.25", "-0.25"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("\"prepayment_debt_recovery_rate\"") && e.contains("negative"),
+            "{e}"
+        );
+        let e = Tariff::from_json(&FUTURE.replace("15", "\"lots\""))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("\"prepayment_emergency_credit\"") && e.contains("decimal number"),
+            "{e}"
+        );
+        let e = Tariff::from_json(&FUTURE.replace("15", "true"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("decimal number"), "{e}");
-        let e = Tariff::from_json(&FUTURE.replace("15", "50000")).unwrap_err().to_string();
+        let e = Tariff::from_json(&FUTURE.replace("15", "50000"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("at most 42949.67295 GBP"), "{e}");
         assert!(err_of("standing_charge", "1").contains("_old_standing_charge"));
     }
 
     #[test]
     fn refuses_unknown_missing_and_malformed() {
-        let e = Tariff::from_json(&FUTURE.replace("standing_charge", "standing_chrage")).unwrap_err();
+        let e =
+            Tariff::from_json(&FUTURE.replace("standing_charge", "standing_chrage")).unwrap_err();
         assert_eq!(e, TariffError::UnknownField("standing_chrage".into()));
         assert!(e.hint().is_some());
         let e = Tariff::from_json(r#"{"standing_charge": 0.5}"#).unwrap_err();
         assert_eq!(e, TariffError::MissingField(TariffField::UnitRateElementA));
-        assert!(matches!(Tariff::from_json("[1,2]"), Err(TariffError::NotAnObject(_))));
-        assert!(matches!(Tariff::from_json("{"), Err(TariffError::NotAnObject(_))));
-        let e = Tariff::from_json(&FUTURE.replace("2025-04-01T00:00:00Z", "next tuesday")).unwrap_err().to_string();
-        assert!(e.contains("activation_datetime") && e.contains("ISO 8601"), "{e}");
-        let e = Tariff::from_json(&FUTURE.replace("2025-04-01T00:00:00Z", "1999-12-31T23:59:59Z")).unwrap_err().to_string();
+        assert!(matches!(
+            Tariff::from_json("[1,2]"),
+            Err(TariffError::NotAnObject(_))
+        ));
+        assert!(matches!(
+            Tariff::from_json("{"),
+            Err(TariffError::NotAnObject(_))
+        ));
+        let e = Tariff::from_json(&FUTURE.replace("2025-04-01T00:00:00Z", "next tuesday"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("activation_datetime") && e.contains("ISO 8601"),
+            "{e}"
+        );
+        let e = Tariff::from_json(&FUTURE.replace("2025-04-01T00:00:00Z", "1999-12-31T23:59:59Z"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("2000-01-01"), "{e}");
     }
 

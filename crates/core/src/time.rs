@@ -24,7 +24,15 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let mp = (5 * doy + 2) / 153;
     let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
+    (
+        if m <= 2 {
+            yoe + era * 400 + 1
+        } else {
+            yoe + era * 400
+        },
+        m,
+        d,
+    )
 }
 
 /// Days in a month of the proleptic Gregorian calendar.
@@ -47,8 +55,14 @@ pub enum TimeError {
 impl std::fmt::Display for TimeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            TimeError::Format => write!(f, "must be an ISO 8601 timestamp with a UTC offset, e.g. 2025-04-01T00:00:00Z"),
-            TimeError::FractionalSeconds => write!(f, "meters store whole seconds; fractions of a second are not allowed"),
+            TimeError::Format => write!(
+                f,
+                "must be an ISO 8601 timestamp with a UTC offset, e.g. 2025-04-01T00:00:00Z"
+            ),
+            TimeError::FractionalSeconds => write!(
+                f,
+                "meters store whole seconds; fractions of a second are not allowed"
+            ),
         }
     }
 }
@@ -66,7 +80,11 @@ pub fn parse_iso8601_unix(text: &str) -> Result<i64, TimeError> {
         }
     };
     let expect = |i: usize, c: &[u8]| -> Result<(), TimeError> {
-        if s.get(i).is_some_and(|b| c.contains(b)) { Ok(()) } else { Err(TimeError::Format) }
+        if s.get(i).is_some_and(|b| c.contains(b)) {
+            Ok(())
+        } else {
+            Err(TimeError::Format)
+        }
     };
     let (year, month, day) = (num(0, 4)?, num(5, 7)? as u32, num(8, 10)? as u32);
     expect(4, b"-")?;
@@ -109,7 +127,13 @@ pub fn parse_iso8601_unix(text: &str) -> Result<i64, TimeError> {
         }
         _ => return Err(TimeError::Format),
     };
-    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) || hour > 23 || minute > 59 || second > 59 {
+    if !(1..=12).contains(&month)
+        || day < 1
+        || day > days_in_month(year, month)
+        || hour > 23
+        || minute > 59
+        || second > 59
+    {
         return Err(TimeError::Format);
     }
     if fractional {
@@ -122,7 +146,12 @@ pub fn parse_iso8601_unix(text: &str) -> Result<i64, TimeError> {
 pub fn format_iso8601_unix(unix: i64) -> String {
     let (y, m, d) = civil_from_days(unix.div_euclid(86_400));
     let sod = unix.rem_euclid(86_400);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}+00:00", sod / 3600, sod % 3600 / 60, sod % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}+00:00",
+        sod / 3600,
+        sod % 3600 / 60,
+        sod % 60
+    )
 }
 
 #[cfg(test)]
@@ -133,7 +162,13 @@ mod tests {
     #[test]
     fn parses_offsets_and_separators() {
         let april = 765_244_800 + EPOCH_2000_UNIX;
-        for t in ["2024-04-01T00:00:00Z", "2024-04-01 00:00:00+00", "2024-04-01T01:00:00+01:00", "2024-04-01T01:00+0100", "2024-03-31T23:00:00.000-01:00"] {
+        for t in [
+            "2024-04-01T00:00:00Z",
+            "2024-04-01 00:00:00+00",
+            "2024-04-01T01:00:00+01:00",
+            "2024-04-01T01:00+0100",
+            "2024-03-31T23:00:00.000-01:00",
+        ] {
             assert_eq!(parse_iso8601_unix(t), Ok(april), "{t}");
         }
         assert_eq!(format_iso8601_unix(april), "2024-04-01T00:00:00+00:00");
@@ -141,10 +176,22 @@ mod tests {
 
     #[test]
     fn refuses_bad_text() {
-        for t in ["", "2024-04-01", "2024-04-01T00:00:00", "2024-13-01T00:00:00Z", "2023-02-29T00:00:00Z", "2024-04-01T24:00:00Z", "2024-04-01T00:00:00Zjunk", "tomorrow"] {
+        for t in [
+            "",
+            "2024-04-01",
+            "2024-04-01T00:00:00",
+            "2024-13-01T00:00:00Z",
+            "2023-02-29T00:00:00Z",
+            "2024-04-01T24:00:00Z",
+            "2024-04-01T00:00:00Zjunk",
+            "tomorrow",
+        ] {
             assert_eq!(parse_iso8601_unix(t), Err(TimeError::Format), "{t}");
         }
-        assert_eq!(parse_iso8601_unix("2024-04-01T00:00:00.5Z"), Err(TimeError::FractionalSeconds));
+        assert_eq!(
+            parse_iso8601_unix("2024-04-01T00:00:00.5Z"),
+            Err(TimeError::FractionalSeconds)
+        );
     }
 
     proptest! {

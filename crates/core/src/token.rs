@@ -8,7 +8,8 @@ use crate::{echo, RuleError};
 pub struct PrepayToken(u128);
 
 pub const TOKEN_DIGITS: usize = 20;
-const RULE: &str = "a prepay token is exactly 20 digits (spaces or hyphens between digit groups are ignored)";
+const RULE: &str =
+    "a prepay token is exactly 20 digits (spaces or hyphens between digit groups are ignored)";
 const MASK_CHAR: char = '*';
 
 impl PrepayToken {
@@ -45,7 +46,9 @@ impl PrepayToken {
                 hint: None,
             });
         }
-        Ok(PrepayToken(digits.parse().expect("20 ASCII digits fit in u128")))
+        Ok(PrepayToken(
+            digits.parse().expect("20 ASCII digits fit in u128"),
+        ))
     }
 
     /// All 20 digits: only for the worker that sends the token to the meter.
@@ -63,7 +66,13 @@ impl PrepayToken {
         let n = s.chars().count();
         s.chars()
             .enumerate()
-            .map(|(i, c)| if i + 4 < n && c.is_ascii_digit() { MASK_CHAR } else { c })
+            .map(|(i, c)| {
+                if i + 4 < n && c.is_ascii_digit() {
+                    MASK_CHAR
+                } else {
+                    c
+                }
+            })
             .collect::<String>()
             .chars()
             .take(48)
@@ -110,7 +119,14 @@ mod tests {
 
     #[test]
     fn refuses_wrong_length_and_letters_without_echoing_digits() {
-        for bad in ["1234567890123456789", "123456789012345678901", "1234567890123456789x", "-12345678901234567890", "12345678901234567890-", ""] {
+        for bad in [
+            "1234567890123456789",
+            "123456789012345678901",
+            "1234567890123456789x",
+            "-12345678901234567890",
+            "12345678901234567890-",
+            "",
+        ] {
             let e = PrepayToken::parse(bad).unwrap_err();
             assert!(e.rule.contains("exactly 20 digits"), "{bad}: {e}");
             assert!(!e.to_string().contains("123456789"), "{bad} leaked: {e}");

@@ -18,7 +18,10 @@ fn main() {
     let meters: usize = args[2].parse().expect("METERS is a number");
     let parallel: usize = args[3].parse().expect("PARALLEL is a number");
     let operations: Vec<String> = args[4..].to_vec();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async move {
         let mediator = Mediator::connect_lazy(&MediatorConfig::new(address)).expect("mediator address");
         let gate = Arc::new(Semaphore::new(parallel));

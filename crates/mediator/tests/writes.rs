@@ -374,7 +374,10 @@ async fn a_token_that_does_not_raise_the_balance_fails() {
     // only if the balance rose); the message shows the count moved.
     fake.set_reads(COUNT, &[le16(7), le16(8)]);
     let (class, code, message, _) = failed(run(&m, &token_command(None)).await);
-    assert_eq!((class, code.as_str()), (FailureClass::Permanent, "TOKEN_NOT_APPLIED"));
+    assert_eq!(
+        (class, code.as_str()),
+        (FailureClass::Permanent, "TOKEN_NOT_APPLIED")
+    );
     assert!(message.contains("transaction count 7 -> 8"), "{message}");
 }
 
