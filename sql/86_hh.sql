@@ -30,6 +30,12 @@ ALTER TABLE flows.register_interval_hh
   ADD COLUMN import_partial boolean,
   ADD COLUMN export_quality flows.hh_quality,
   ADD COLUMN export_partial boolean;
+-- Rule 7: profile points sit on half-hour boundaries; refused on the way in.
+ALTER TABLE flows.register_import ADD CONSTRAINT register_import_profile_on_half_hour
+  CHECK (source <> 'profile' OR date_bin('30 minutes', timestamp, '2000-01-01 00:00+00') = timestamp);
+ALTER TABLE flows.register_export ADD CONSTRAINT register_export_profile_on_half_hour
+  CHECK (source <> 'profile' OR date_bin('30 minutes', timestamp, '2000-01-01 00:00+00') = timestamp);
+
 COMMENT ON COLUMN flows.register_interval_hh.import_quality IS
   'actual: the half hour is bounded by two profile points; estimated: apportioned from cumulative reads.';
 COMMENT ON COLUMN flows.register_interval_hh.import_partial IS

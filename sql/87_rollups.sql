@@ -174,9 +174,13 @@ $$;
 CREATE TRIGGER log_adjustments AFTER INSERT ON flows.hh_adjustments
   REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION flows.log_adjustments();
 
+-- Deleting a register (a cascade, from inside another trigger) takes its audit with it.
 CREATE FUNCTION flows.refuse_adjustment_changes() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+  IF TG_OP = 'DELETE' AND pg_trigger_depth() > 1 THEN
+    RETURN NULL;
+  END IF;
   RAISE EXCEPTION 'hh_adjustments is append-only: % refused', TG_OP
     USING ERRCODE = 'insufficient_privilege',
           HINT = 'record a new adjustment (kind withdrawal restores the derived value) instead of changing history';
@@ -412,5 +416,27 @@ BEGIN
   LOOP
     PERFORM pg_catalog.pg_extension_config_dump(format('flows.%I', t)::regclass, '');
   END LOOP;
+END
+$$;
+
+-- What the worker runs every flows.refresh_interval. A failure is logged and
+-- leaves the invalidations in place for the next run.
+CREATE FUNCTION flows.worker_refresh() RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, flows AS $$
+DECLARE
+  hh record;
+  r record;
+BEGIN
+  BEGIN
+    SELECT * INTO hh FROM flows.refresh_hh();
+    SELECT * INTO r FROM flows.refresh_rollups();
+    IF hh.channels > 0 OR r.entities > 0 THEN
+      RAISE DEBUG1 'flows refresh: % channels, % half hours; % roll-ups, % half hours, % days, % months',
+        hh.channels, hh.periods, r.entities, r.half_hours, r.days, r.months;
+    END IF;
+  EXCEPTION WHEN OTHERS THEN
+    RAISE WARNING 'flows refresh failed: % (SQLSTATE %)', SQLERRM, SQLSTATE
+      USING HINT = 'the changed ranges stay in flows.hh_invalidations and flows.rollup_invalidations; run SELECT * FROM flows.refresh_hh() to see the error';
+  END;
 END
 $$;

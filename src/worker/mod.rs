@@ -19,6 +19,7 @@ pub static METER_SPACING_MS: GucSetting<i32> = GucSetting::<i32>::new(2_000);
 pub static LEASE_SECONDS: GucSetting<i32> = GucSetting::<i32>::new(900);
 pub static RETRY_BASE_MS: GucSetting<i32> = GucSetting::<i32>::new(5_000);
 pub static RETRY_CAP_MS: GucSetting<i32> = GucSetting::<i32>::new(900_000);
+pub static REFRESH_INTERVAL_S: GucSetting<i32> = GucSetting::<i32>::new(60);
 
 /// Called from `_PG_init` while shared_preload_libraries is processed only.
 pub fn register() {
@@ -59,6 +60,16 @@ pub fn register() {
         60_000,
         GucContext::Sighup,
         GucFlags::UNIT_MS,
+    );
+    GucRegistry::define_int_guc(
+        c"flows.refresh_interval",
+        c"How often the worker derives half-hourly data from new reads and refreshes the roll-ups.",
+        c"Between refreshes the roll-up views still read fresh; register_interval_hh lags by at most this.",
+        &REFRESH_INTERVAL_S,
+        1,
+        86_400,
+        GucContext::Sighup,
+        GucFlags::UNIT_S,
     );
     GucRegistry::define_int_guc(
         c"flows.command_lease",

@@ -61,6 +61,7 @@ pub extern "C-unwind" fn flows_worker_main(_arg: pg_sys::Datum) {
         in_flight: 0,
         recovered_at: None,
         purged_at: Instant::now(),
+        refreshed_at: Instant::now(),
         due_at: None,
         ticked_at: Instant::now(),
         claimed_at: Instant::now(),
@@ -107,6 +108,7 @@ struct Worker {
     in_flight: usize,
     recovered_at: Option<Instant>,
     purged_at: Instant,
+    refreshed_at: Instant,
     /// When the next queued command becomes due (retry backoff, meter spacing).
     due_at: Option<Instant>,
     ticked_at: Instant,
@@ -168,6 +170,17 @@ impl Worker {
     /// when nothing can have become claimable: no wake-up, nothing finished,
     /// no retry or spacing delay run out, and the last claim is recent.
     fn tick(&mut self, woken: bool) {
+        let refresh_every = Duration::from_secs(super::REFRESH_INTERVAL_S.get().max(1) as u64);
+        if self.refreshed_at.elapsed() >= refresh_every {
+            // Its own transaction: a slow or failing refresh never holds back
+            // the outcomes and claims below (flows.worker_refresh logs failures).
+            BackgroundWorker::transaction(|| {
+                if extension_ready() {
+                    Spi::run("SELECT flows.worker_refresh()").expect("refresh");
+                }
+            });
+            self.refreshed_at = Instant::now();
+        }
         let finished = std::mem::take(&mut self.finished);
         let checkpoints = std::mem::take(&mut self.checkpoints);
         let due = self.due_at.is_some_and(|t| Instant::now() >= t);
