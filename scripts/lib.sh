@@ -48,7 +48,8 @@ full_page_writes = off
 log_min_messages = warning
 ${CLUSTER_EXTRA_CONF:-}
 CONF
-  as_postgres "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start >/dev/null \
+  # Descriptors 3-9 closed: a server must not inherit a caller's flock.
+  as_postgres "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start >/dev/null 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- \
     || { cat "$dir/server.log" >&2; die "cluster $name did not start"; }
 }
 

@@ -95,6 +95,11 @@ pgrx::extension_sql_file!(
     name = "rollups",
     requires = ["hh", energy::settlement_date]
 );
+pgrx::extension_sql_file!(
+    "../sql/89_grafana.sql",
+    name = "grafana",
+    requires = ["rollups"]
+);
 pgrx::extension_sql_file!("../sql/90_finalize.sql", name = "finalize", finalize);
 
 #[pg_guard]
