@@ -358,3 +358,7 @@ END
 $$;
 COMMENT ON FUNCTION flows.refresh_hh(integer) IS
   'Re-derives register_interval_hh and register_events for the channels whose reads changed (oldest changes first, at most max_channels); returns channels, half hours written and new events.';
+
+-- Reads recorded before this version (an upgrade) are derived at the next refresh.
+INSERT INTO flows.hh_invalidations (register_id, direction, from_ts, to_ts)
+SELECT register_id, direction, min(timestamp), max(timestamp) FROM flows.register_reads GROUP BY 1, 2;

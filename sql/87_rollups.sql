@@ -236,8 +236,9 @@ CREATE VIEW flows.rollup_pending AS
             FROM flows.rollup_invalidations GROUP BY 1, 2) g,
          unnest(g.rs) r;
 
+-- No SET clause: the planner inlines it (every name in it is qualified).
 CREATE FUNCTION flows.rollup_hh_compute(level flows.rollup_level, entity_id uuid, from_ts timestamptz, to_ts timestamptz)
-RETURNS SETOF flows.rollup_hh STABLE LANGUAGE sql SET search_path = pg_catalog, flows AS $$
+RETURNS SETOF flows.rollup_hh STABLE LANGUAGE sql AS $$
   SELECT rollup_hh_compute.level, rollup_hh_compute.entity_id, v.timestamp,
          coalesce(sum(v.kwh) FILTER (WHERE v.direction = 'import'), 0),
          coalesce(sum(v.kwh) FILTER (WHERE v.direction = 'export'), 0),
@@ -264,12 +265,12 @@ CREATE VIEW flows.rollup_daily_fresh AS
                         AND d.settlement_date BETWEEN flows.settlement_date(i.from_ts)
                                                   AND flows.settlement_date(i.to_ts))
   UNION ALL
-  SELECT h.level, h.entity_id, flows.settlement_period_start(s.settlement_date, 1), s.settlement_date,
-         sum(h.total_import_kwh), sum(h.total_export_kwh), count(*)::integer, flows.settlement_periods(s.settlement_date)
-    FROM flows.rollup_pending p,
-         LATERAL flows.rollup_hh_compute(p.level, p.entity_id, p.from_ts, p.to_ts) h,
-         LATERAL flows.settlement_period(h.timestamp) s
-   GROUP BY h.level, h.entity_id, s.settlement_date;
+  SELECT d.level, d.entity_id, flows.settlement_period_start(d.settlement_date, 1), d.settlement_date,
+         d.import_kwh, d.export_kwh, d.periods, flows.settlement_periods(d.settlement_date)
+    FROM (SELECT h.level, h.entity_id, flows.settlement_date(h.timestamp) AS settlement_date,
+                 sum(h.total_import_kwh) AS import_kwh, sum(h.total_export_kwh) AS export_kwh, count(*)::integer AS periods
+            FROM flows.rollup_pending p, LATERAL flows.rollup_hh_compute(p.level, p.entity_id, p.from_ts, p.to_ts) h
+           GROUP BY 1, 2, 3) d;
 
 CREATE VIEW flows.rollup_monthly_fresh AS
   SELECT m.* FROM flows.rollup_monthly m
@@ -316,19 +317,28 @@ BEGIN
 
   DELETE FROM flows.rollup_hh h USING pg_temp.rollup_ranges r
    WHERE h.level = r.level AND h.entity_id = r.entity_id AND h.timestamp >= r.from_ts AND h.timestamp < r.to_ts;
+  -- One pass over the half hours of every range (not a query per entity).
   INSERT INTO flows.rollup_hh
-  SELECT c.* FROM pg_temp.rollup_ranges r, LATERAL flows.rollup_hh_compute(r.level, r.entity_id, r.from_ts, r.to_ts) c;
+  SELECT r.level, r.entity_id, v.timestamp,
+         coalesce(sum(v.kwh) FILTER (WHERE v.direction = 'import'), 0),
+         coalesce(sum(v.kwh) FILTER (WHERE v.direction = 'export'), 0),
+         bool_and(v.quality_flags = 1), count(DISTINCT v.register_id)::integer
+    FROM pg_temp.rollup_ranges r
+    JOIN flows.rollup_members m ON m.level = r.level AND m.entity_id = r.entity_id
+    JOIN flows.hh_values v ON v.register_id = m.register_id AND v.timestamp >= r.from_ts AND v.timestamp < r.to_ts
+   GROUP BY r.level, r.entity_id, v.timestamp;
   GET DIAGNOSTICS half_hours = ROW_COUNT;
 
   DELETE FROM flows.rollup_daily d USING pg_temp.rollup_ranges r
    WHERE d.level = r.level AND d.entity_id = r.entity_id AND d.timestamp >= r.from_ts AND d.timestamp < r.to_ts;
   INSERT INTO flows.rollup_daily
-  SELECT h.level, h.entity_id, flows.settlement_period_start(s.settlement_date, 1), s.settlement_date,
-         sum(h.total_import_kwh), sum(h.total_export_kwh), count(*)::integer, flows.settlement_periods(s.settlement_date)
-    FROM pg_temp.rollup_ranges r
-    JOIN flows.rollup_hh h ON h.level = r.level AND h.entity_id = r.entity_id AND h.timestamp >= r.from_ts AND h.timestamp < r.to_ts,
-         LATERAL flows.settlement_period(h.timestamp) s
-   GROUP BY h.level, h.entity_id, s.settlement_date;
+  SELECT d.level, d.entity_id, flows.settlement_period_start(d.settlement_date, 1), d.settlement_date,
+         d.import_kwh, d.export_kwh, d.periods, flows.settlement_periods(d.settlement_date)
+    FROM (SELECT h.level, h.entity_id, flows.settlement_date(h.timestamp) AS settlement_date,
+                 sum(h.total_import_kwh) AS import_kwh, sum(h.total_export_kwh) AS export_kwh, count(*)::integer AS periods
+            FROM pg_temp.rollup_ranges r
+            JOIN flows.rollup_hh h ON h.level = r.level AND h.entity_id = r.entity_id AND h.timestamp >= r.from_ts AND h.timestamp < r.to_ts
+           GROUP BY 1, 2, 3) d;
   GET DIAGNOSTICS days = ROW_COUNT;
 
   INSERT INTO pg_temp.rollup_months

@@ -18,7 +18,8 @@ flows.meter_spacing = 0
 flows.call_timeout = 1500
 flows.retry_base = 500
 flows.retry_cap = 2000
-timescaledb.max_background_workers = 0"
+timescaledb.max_background_workers = 0
+flows.refresh_interval = 1"
 cluster_start e2e "$port" timescaledb,flows_ext
 psql=(psql -X -q -v ON_ERROR_STOP=1 -h /tmp -p "$port" -U postgres)
 "${psql[@]}" -d postgres -c "CREATE DATABASE flows" -c "ALTER DATABASE flows SET search_path = \"\$user\", public, flows"

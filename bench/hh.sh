@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Benchmark of the half-hourly pipeline (a README command, not a test), on a
+# release build with TimescaleDB in its own cluster (port 55437):
+#  1. HH ingest: REGISTERS registers x DAYS days of profile points COPYed into
+#     flows.register_import and derived by flows.refresh_hh(), against COPY of
+#     the same number of half-hourly rows into a bare hypertable;
+#  2. roll-up refresh after one new day for every register (100 circuits of
+#     10 registers, a property per meter, one site, one ESCO).
+# Each timing is the best of RUNS (default 3) on fresh tables.
+source "$(dirname "$0")/../scripts/lib.sh"
+require_root
+"$FLOWS_ROOT/scripts/setup"
+cd "$FLOWS_ROOT"
+REGISTERS=${REGISTERS:-1000}
+DAYS=${DAYS:-7}
+RUNS=${RUNS:-3}
+port=55437
+[ -n "${SKIP_INSTALL:-}" ] || cargo pgrx install --release --pg-config "$PG_CONFIG" >/dev/null
+export CLUSTER_EXTRA_CONF="max_parallel_workers_per_gather = 0
+timescaledb.max_background_workers = 0
+shared_buffers = '1GB'
+work_mem = '256MB'
+max_wal_size = '4GB'"
+cluster_start benchhh "$port" timescaledb
+data=/tmp/flows-bench-hh
+rm -rf "$data"; install -d -o postgres -g postgres "$data"
+trap 'cluster_stop benchhh; rm -rf "$data"' EXIT
+psql=(psql -X -q -v ON_ERROR_STOP=1 -h /tmp -p "$port" -U postgres)
+ms() { "${psql[@]}" -d flows -c '\timing on' "$@" | awk '/^Time:/ {t += $2} END {printf "%.0f", t}'; }
+best() { sort -n | head -1; }
+
+"${psql[@]}" -d postgres -c "CREATE DATABASE flows" -c "ALTER DATABASE flows SET search_path = \"\$user\", public, flows"
+"${psql[@]}" -d flows -c "CREATE EXTENSION timescaledb" -c "CREATE EXTENSION flows_ext" 2>&1 | grep -v NOTICE || true
+"${psql[@]}" -d flows <<SQL
+INSERT INTO flows.escos (id, code, name) VALUES ('00000000-0000-0000-0000-0000000000e1', 'BENCH', 'Bench ESCO');
+INSERT INTO flows.sites (id, esco_id, name) VALUES ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000e1', 'Bench site');
+INSERT INTO flows.meter_registry (id, serial, esco_id)
+  SELECT ('00000000-0000-0000-0001-' || lpad(to_hex(g), 12, '0'))::uuid, 'EML' || (3000000000 + g)::text, '00000000-0000-0000-0000-0000000000e1'
+    FROM generate_series(1, $REGISTERS) g;
+INSERT INTO flows.meter_registers (register_id, meter_id, element)
+  SELECT ('00000000-0000-0000-0002-' || lpad(to_hex(g), 12, '0'))::uuid, ('00000000-0000-0000-0001-' || lpad(to_hex(g), 12, '0'))::uuid, 'SINGLE'
+    FROM generate_series(1, $REGISTERS) g;
+INSERT INTO flows.properties (id, plot, site_id, supply_meter_id)
+  SELECT gen_random_uuid(), 'BN-' || g, '00000000-0000-0000-0000-0000000000a1', ('00000000-0000-0000-0001-' || lpad(to_hex(g), 12, '0'))::uuid
+    FROM generate_series(1, $REGISTERS) g;
+INSERT INTO flows.circuits (id, type, site_id, name)
+  SELECT ('00000000-0000-0000-0003-' || lpad(to_hex(c), 12, '0'))::uuid, 'power', '00000000-0000-0000-0000-0000000000a1', 'circuit ' || c
+    FROM generate_series(0, ($REGISTERS - 1) / 10) c;
+INSERT INTO flows.circuit_register
+  SELECT ('00000000-0000-0000-0003-' || lpad(to_hex((g - 1) / 10), 12, '0'))::uuid, ('00000000-0000-0000-0002-' || lpad(to_hex(g), 12, '0'))::uuid
+    FROM generate_series(1, $REGISTERS) g;
+-- Profile points: DAYS days (+ the closing point) and then one more day; HH rows for the bare table.
+COPY (SELECT r.register_id, t, round((1000 + extract(epoch FROM t - '2025-06-01') / 1800 * (0.2 + (hashtext(r.register_id::text) & 255) / 1000.0))::numeric, 4), 'profile'
+        FROM flows.meter_registers r, generate_series('2025-06-01'::timestamptz, '2025-06-01'::timestamptz + interval '$DAYS days', '30 minutes') t)
+  TO '$data/points.csv' (FORMAT csv);
+COPY (SELECT r.register_id, t, round((1000 + extract(epoch FROM t - '2025-06-01') / 1800 * (0.2 + (hashtext(r.register_id::text) & 255) / 1000.0))::numeric, 4), 'profile'
+        FROM flows.meter_registers r, generate_series('2025-06-01'::timestamptz + interval '$DAYS days' + interval '30 minutes', '2025-06-01'::timestamptz + interval '$DAYS days' + interval '1 day', '30 minutes') t)
+  TO '$data/next_day.csv' (FORMAT csv);
+COPY (SELECT r.register_id, t, round((0.2 + (hashtext(r.register_id::text) & 255) / 1000.0)::numeric, 6)
+        FROM flows.meter_registers r, generate_series('2025-06-01'::timestamptz, '2025-06-01'::timestamptz + interval '$DAYS days' - interval '30 minutes', '30 minutes') t)
+  TO '$data/hh.csv' (FORMAT csv);
+SQL
+rows=$("${psql[@]}" -At -d flows -c "SELECT $REGISTERS * $DAYS * 48")
+
+bare=() pipe=()
+for _ in $(seq "$RUNS"); do
+  "${psql[@]}" -d flows -c "DROP TABLE IF EXISTS bare_hh" \
+    -c "CREATE TABLE bare_hh (register_id uuid, timestamp timestamptz NOT NULL, kwh numeric(14, 6))" \
+    -c "SELECT create_hypertable('bare_hh', by_range('timestamp', interval '30 days'))" -c "CHECKPOINT" >/dev/null
+  bare+=("$(ms -c "COPY bare_hh FROM '$data/hh.csv' (FORMAT csv)")")
+  "${psql[@]}" -d flows -c "TRUNCATE flows.register_import, flows.register_interval_hh, flows.hh_invalidations, flows.rollup_invalidations" -c "CHECKPOINT"
+  c=$(ms -c "COPY flows.register_import (register_id, timestamp, read_kwh, source) FROM '$data/points.csv' (FORMAT csv)")
+  d=$(ms -c "SELECT * FROM flows.refresh_hh()")
+  pipe+=("$((c + d)) $c $d")
+done
+bare_ms=$(printf '%s\n' "${bare[@]}" | best)
+read -r pipe_ms copy_ms derive_ms <<<"$(printf '%s\n' "${pipe[@]}" | best)"
+derived=$("${psql[@]}" -At -d flows -c "SELECT count(*) FROM flows.register_interval_hh")
+printf 'HH ingest, %s half hours (%s registers x %s days): COPY into a bare hypertable %s ms; COPY of profile points + refresh_hh %s ms (%s + %s; %s rows); pipeline speed %.2fx of bare COPY\n' \
+  "$rows" "$REGISTERS" "$DAYS" "$bare_ms" "$pipe_ms" "$copy_ms" "$derive_ms" "$derived" "$(echo "$bare_ms / $pipe_ms" | bc -l)"
+
+initial=$(ms -c "SELECT * FROM flows.refresh_rollups()")
+"${psql[@]}" -d flows -c "VACUUM ANALYZE"
+hh_day=$(ms -c "COPY flows.register_import (register_id, timestamp, read_kwh, source) FROM '$data/next_day.csv' (FORMAT csv)" \
+            -c "SELECT * FROM flows.refresh_hh()")
+day=$(ms -c "SELECT * FROM flows.refresh_rollups()")
+check=$("${psql[@]}" -At -d flows -c "SELECT (SELECT sum(total_import_kwh) FROM flows.rollup_hh WHERE level = 'esco')
+                                              = (SELECT sum(import_kwh) FROM flows.register_interval_hh)")
+printf 'Roll-ups (%s circuits, %s properties, 1 site, 1 ESCO): first refresh of %s days %s ms; one new day: ingest + refresh_hh %s ms, refresh_rollups %s ms (ESCO total equals the HH total: %s)\n' \
+  "$(( (REGISTERS + 9) / 10 ))" "$REGISTERS" "$DAYS" "$initial" "$hh_day" "$day" "$check"
