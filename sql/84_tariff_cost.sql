@@ -75,7 +75,6 @@ STABLE PARALLEL SAFE LANGUAGE plpgsql SET search_path = pg_catalog, flows AS $$
 DECLARE
   lo timestamptz;
   hi timestamptz;
-  c flows.tariff_cost;
 BEGIN
   IF meter_cost.meter_id IS NULL OR from_date IS NULL OR to_date IS NULL THEN
     RAISE EXCEPTION 'meter_cost: meter_id, from_date and to_date are required'
@@ -93,19 +92,20 @@ BEGIN
   hi := flows.settlement_period_start(to_date + 1, 1);
   -- Every settlement date of the range pays its standing charge: one row
   -- without energy at the start of each, beside the meter's HH rows.
-  SELECT flows.tariff_cost_agg(r.period_start, r.element, r.kwh, t.tariff, t.active_from) INTO c
-    FROM (SELECT h.timestamp, reg.element, h.import_kwh
-            FROM flows.meter_registers reg
-            JOIN flows.register_interval_hh h ON h.register_id = reg.register_id
-           WHERE reg.meter_id = meter_cost.meter_id AND h.timestamp >= lo AND h.timestamp < hi
-          UNION ALL
-          SELECT flows.settlement_period_start(d::date, 1), NULL, NULL
-            FROM generate_series(from_date, to_date, interval '1 day') d) r (period_start, element, kwh)
-    LEFT JOIN LATERAL (SELECT th.tariff, th.active_from FROM flows.meter_tariff_history th
-                        WHERE th.meter_id = meter_cost.meter_id AND th.active_from <= r.period_start
-                        ORDER BY th.active_from DESC LIMIT 1) t ON true;
-  RETURN QUERY SELECT (c).days, (c).standing_charge, (c).unit_cost_a, (c).unit_cost_b, (c).total,
-                      (c).energy_a_kwh, (c).energy_b_kwh;
+  RETURN QUERY
+  SELECT (x.c).days, (x.c).standing_charge, (x.c).unit_cost_a, (x.c).unit_cost_b, (x.c).total,
+         (x.c).energy_a_kwh, (x.c).energy_b_kwh
+    FROM (SELECT flows.tariff_cost_agg(r.period_start, r.element, r.kwh, t.tariff, t.active_from) AS c
+            FROM (SELECT h.timestamp, reg.element, h.import_kwh
+                    FROM flows.meter_registers reg
+                    JOIN flows.register_interval_hh h ON h.register_id = reg.register_id
+                   WHERE reg.meter_id = meter_cost.meter_id AND h.timestamp >= lo AND h.timestamp < hi
+                  UNION ALL
+                  SELECT flows.settlement_period_start(d::date, 1), NULL, NULL
+                    FROM generate_series(from_date, to_date, interval '1 day') d) r (period_start, element, kwh)
+            LEFT JOIN LATERAL (SELECT th.tariff, th.active_from FROM flows.meter_tariff_history th
+                                WHERE th.meter_id = meter_cost.meter_id AND th.active_from <= r.period_start
+                                ORDER BY th.active_from DESC LIMIT 1) t ON true) x;
 END
 $$;
 COMMENT ON FUNCTION flows.meter_cost(uuid, date, date) IS
