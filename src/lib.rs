@@ -81,9 +81,19 @@ pgrx::extension_sql_file!(
     requires = ["energy"]
 );
 pgrx::extension_sql_file!(
+    "../sql/83_completeness_agg.sql",
+    name = "completeness_agg",
+    requires = ["energy_agg"]
+);
+pgrx::extension_sql_file!(
+    "../sql/84_tariff_cost.sql",
+    name = "tariff_cost",
+    requires = ["completeness_agg"]
+);
+pgrx::extension_sql_file!(
     "../sql/85_retention.sql",
     name = "retention",
-    requires = ["energy_agg"]
+    requires = ["tariff_cost"]
 );
 pgrx::extension_sql_file!(
     "../sql/86_hh.sql",

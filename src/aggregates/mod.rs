@@ -2,4 +2,6 @@
 //! flows-energy, this is the glue (state in the aggregate's memory context,
 //! combine and serialization for parallel plans).
 
+pub(crate) mod completeness;
 pub(crate) mod energy;
+pub(crate) mod tariff_cost;

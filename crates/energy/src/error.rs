@@ -49,6 +49,17 @@ pub enum Error {
     RowOutsideRange { at: Instant },
     /// An exact sum left the i64 range.
     Overflow,
+    /// A row priced with a tariff (active from `from`) although a later one
+    /// (active from `next`, at or before the row) had replaced it.
+    TariffSuperseded {
+        at: Instant,
+        from: Instant,
+        next: Instant,
+    },
+    /// Two different tariffs given as active from the same instant.
+    TariffConflict { from: Instant },
+    /// A completeness summary that would expand to more periods than `max`.
+    TooManyPeriods { max: u64 },
     /// A decimal kWh text that is not a number with at most 6 decimals.
     InvalidDecimal,
     /// Serialized state of a version this build does not know.
@@ -79,6 +90,9 @@ impl Error {
             Error::InvalidTariff(_) => "invalid_tariff",
             Error::RowOutsideRange { .. } => "row_outside_range",
             Error::Overflow => "overflow",
+            Error::TariffSuperseded { .. } => "tariff_superseded",
+            Error::TariffConflict { .. } => "tariff_conflict",
+            Error::TooManyPeriods { .. } => "too_many_periods",
             Error::InvalidDecimal => "invalid_decimal",
             Error::UnknownVersion { .. } => "unknown_version",
             Error::Truncated => "truncated",
@@ -129,6 +143,16 @@ impl fmt::Display for Error {
                 write!(f, "row at instant {at} is outside the requested range")
             }
             Error::Overflow => write!(f, "sum out of the 64-bit range"),
+            Error::TariffSuperseded { at, from, next } => write!(
+                f,
+                "row at instant {at} is priced with the tariff active from {from}, but the one active from {next} replaced it"
+            ),
+            Error::TariffConflict { from } => {
+                write!(f, "two different tariffs are active from instant {from}")
+            }
+            Error::TooManyPeriods { max } => {
+                write!(f, "a completeness summary holds at most {max} periods")
+            }
             Error::InvalidDecimal => {
                 write!(f, "not a kWh amount with at most 6 decimal places")
             }

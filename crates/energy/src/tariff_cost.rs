@@ -3,6 +3,10 @@
 //! tariff in force at each instant. Money is i64 of 1/100000 GBP (the meters'
 //! unit). Energy × rate is summed exactly (1e-11 GBP) and rounded once, half
 //! away from zero, per element at finalize; standing charges are exact.
+//! Two states: `TariffCostAgg` holds a known schedule; `JoinedTariffCostAgg`
+//! takes each row with the tariff the caller joined to it (SQL's way).
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::codec::{Reader, Writer};
 use crate::error::{Error, Result};
@@ -278,6 +282,226 @@ impl TariffCostAgg {
     }
 }
 
+/// Energy rows priced with one tariff, and when they lie.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Priced {
+    tariff: Tariff,
+    energy_a: i128,
+    energy_b: i128,
+    first: Instant,
+    last: Instant,
+}
+
+pub const JOINED_VERSION: u8 = 1;
+
+/// Aggregate state over HH rows that each carry the tariff in force (the
+/// caller joins them to a tariff history). A settlement date pays one
+/// standing charge when the group has a row on it — rows without energy
+/// count, so a caller charges days without data by adding one such row per
+/// day — at the tariff in force at its local midnight. Rows must be priced
+/// with the latest tariff active at or before them: finalize refuses a row
+/// whose tariff a later one (also given) had replaced.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct JoinedTariffCostAgg {
+    /// By activation instant.
+    tariffs: BTreeMap<Instant, Priced>,
+    /// Settlement dates with a row (PostgreSQL day numbers).
+    days: BTreeSet<i32>,
+}
+
+impl JoinedTariffCostAgg {
+    pub fn new() -> JoinedTariffCostAgg {
+        JoinedTariffCostAgg::default()
+    }
+
+    /// One row: its period start, `Some((element, energy))` or `None` for a
+    /// row that only marks its settlement date, and the tariff joined to it
+    /// (its `activation` = when it became active, at or before `start`).
+    pub fn push(
+        &mut self,
+        start: Instant,
+        energy: Option<(Element, MicroKwh)>,
+        tariff: Tariff,
+    ) -> Result<()> {
+        check_instant(start)?;
+        check_instant(tariff.activation)?;
+        if !is_half_hour_boundary(start) {
+            return Err(Error::NotOnBoundary { at: start });
+        }
+        if tariff.activation > start {
+            return Err(Error::NoTariff { at: start });
+        }
+        if tariff.standing_charge < 0 || tariff.unit_rate_a < 0 || tariff.unit_rate_b < 0 {
+            return Err(Error::InvalidTariff("negative amount"));
+        }
+        if let Some((_, e)) = energy {
+            if e < 0 {
+                return Err(Error::NegativeRead {
+                    at: start,
+                    value: e,
+                });
+            }
+        }
+        let priced = self.tariffs.entry(tariff.activation).or_insert(Priced {
+            tariff,
+            energy_a: 0,
+            energy_b: 0,
+            first: start,
+            last: start,
+        });
+        if priced.tariff != tariff {
+            return Err(Error::TariffConflict {
+                from: tariff.activation,
+            });
+        }
+        priced.first = priced.first.min(start);
+        priced.last = priced.last.max(start);
+        match energy {
+            Some((Element::B, e)) => priced.energy_b += i128::from(e),
+            Some((_, e)) => priced.energy_a += i128::from(e),
+            None => {}
+        }
+        self.days.insert(settlement_date(start)?.pg_days());
+        Ok(())
+    }
+
+    pub fn combine(&mut self, other: JoinedTariffCostAgg) -> Result<()> {
+        for (from, p) in other.tariffs {
+            match self.tariffs.get_mut(&from) {
+                None => {
+                    self.tariffs.insert(from, p);
+                }
+                Some(mine) if mine.tariff == p.tariff => {
+                    mine.energy_a += p.energy_a;
+                    mine.energy_b += p.energy_b;
+                    mine.first = mine.first.min(p.first);
+                    mine.last = mine.last.max(p.last);
+                }
+                Some(_) => return Err(Error::TariffConflict { from }),
+            }
+        }
+        self.days.extend(other.days);
+        Ok(())
+    }
+
+    /// The cost of the rows; `None` without rows.
+    pub fn finalize(&self) -> Result<Option<Cost>> {
+        if self.days.is_empty() {
+            return Ok(None);
+        }
+        let parts: Vec<&Priced> = self.tariffs.values().collect();
+        for w in parts.windows(2) {
+            if w[0].last >= w[1].tariff.activation {
+                return Err(Error::TariffSuperseded {
+                    at: w[0].last,
+                    from: w[0].tariff.activation,
+                    next: w[1].tariff.activation,
+                });
+            }
+        }
+        let mut standing: Money = 0;
+        for &d in &self.days {
+            let at = day_start(Date::from_pg_days(d)?);
+            let (_, p) = self
+                .tariffs
+                .range(..=at)
+                .next_back()
+                .ok_or(Error::NoTariff { at })?;
+            standing = standing
+                .checked_add(p.tariff.standing_charge)
+                .ok_or(Error::Overflow)?;
+        }
+        let (mut cost_a, mut cost_b, mut energy_a, mut energy_b) = (0i128, 0i128, 0i128, 0i128);
+        for p in &parts {
+            cost_a += p.energy_a * i128::from(p.tariff.unit_rate_a);
+            cost_b += p.energy_b * i128::from(p.tariff.unit_rate_b);
+            energy_a += p.energy_a;
+            energy_b += p.energy_b;
+        }
+        let unit_a = to_i64(round_div(cost_a, 1_000_000))?;
+        let unit_b = to_i64(round_div(cost_b, 1_000_000))?;
+        let total = standing
+            .checked_add(unit_a)
+            .and_then(|x| x.checked_add(unit_b))
+            .ok_or(Error::Overflow)?;
+        Ok(Some(Cost {
+            days: self.days.len() as u64,
+            standing,
+            unit_a,
+            unit_b,
+            total,
+            energy_a: to_i64(energy_a)?,
+            energy_b: to_i64(energy_b)?,
+        }))
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = Writer::new(JOINED_VERSION);
+        w.uvar(self.tariffs.len() as u64);
+        for p in self.tariffs.values() {
+            w.ivar(p.tariff.activation);
+            w.ivar(p.tariff.standing_charge);
+            w.ivar(p.tariff.unit_rate_a);
+            w.ivar(p.tariff.unit_rate_b);
+            w.i128var(p.energy_a);
+            w.i128var(p.energy_b);
+            w.ivar(p.first);
+            w.ivar(p.last);
+        }
+        w.uvar(self.days.len() as u64);
+        let mut prev = 0i64;
+        for &d in &self.days {
+            w.ivar(i64::from(d) - prev);
+            prev = i64::from(d);
+        }
+        w.finish()
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<JoinedTariffCostAgg> {
+        let mut r = Reader::new(bytes, JOINED_VERSION)?;
+        let mut agg = JoinedTariffCostAgg::new();
+        let n = r.count(10)?;
+        for _ in 0..n {
+            let tariff = Tariff {
+                activation: r.ivar()?,
+                standing_charge: r.ivar()?,
+                unit_rate_a: r.ivar()?,
+                unit_rate_b: r.ivar()?,
+            };
+            let p = Priced {
+                tariff,
+                energy_a: r.i128var()?,
+                energy_b: r.i128var()?,
+                first: r.ivar()?,
+                last: r.ivar()?,
+            };
+            let valid = tariff.activation <= p.first
+                && p.first <= p.last
+                && p.energy_a >= 0
+                && p.energy_b >= 0
+                && tariff.standing_charge >= 0
+                && tariff.unit_rate_a >= 0
+                && tariff.unit_rate_b >= 0;
+            if !valid || agg.tariffs.insert(tariff.activation, p).is_some() {
+                return Err(Error::Corrupt("tariff"));
+            }
+        }
+        let n = r.count(1)?;
+        let mut prev = 0i64;
+        for _ in 0..n {
+            let d = prev.checked_add(r.ivar()?).ok_or(Error::Corrupt("day"))?;
+            let day = i32::try_from(d).map_err(|_| Error::Corrupt("day"))?;
+            Date::from_pg_days(day).map_err(|_| Error::Corrupt("day"))?;
+            if !agg.days.insert(day) {
+                return Err(Error::Corrupt("day"));
+            }
+            prev = d;
+        }
+        r.end()?;
+        Ok(agg)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -426,5 +650,121 @@ mod tests {
             TariffCostAgg::from_bytes(&[3]),
             Err(Error::UnknownVersion { found: 3 })
         );
+    }
+
+    type JoinedRow = (Instant, Option<(Element, MicroKwh)>, Tariff);
+
+    fn joined_rows() -> Vec<JoinedRow> {
+        // Two tariffs: the second from 2000-01-02 12:00 UTC; rows over three
+        // days (A, B, SINGLE and day markers).
+        let t1 = tariff(0, 0.5, 0.2, 0.1);
+        let t2 = tariff(36 * 2 * HALF_HOUR, 0.7, 0.3, 0.15);
+        (0..150)
+            .map(|i| {
+                let start = i * HALF_HOUR;
+                let t = if start >= t2.activation { t2 } else { t1 };
+                let e = match i % 4 {
+                    0 => Some((Element::A, 123_457 * (i + 1))),
+                    1 => Some((Element::B, 98_765)),
+                    2 => Some((Element::Single, 1)),
+                    _ => None,
+                };
+                (start, e, t)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn joined_rows_cost_the_same_as_a_schedule() {
+        let rows = joined_rows();
+        let mut joined = JoinedTariffCostAgg::new();
+        let schedule = TariffSchedule::new(vec![rows[0].2, rows[149].2]).unwrap();
+        let mut scheduled = TariffCostAgg::new(schedule);
+        for &(t, e, tariff) in &rows {
+            joined.push(t, e, tariff).unwrap();
+            if let Some((el, kwh)) = e {
+                scheduled.push(t, el, kwh).unwrap();
+            }
+        }
+        let (from, to) = (date(2000, 1, 1), date(2000, 1, 4));
+        // 150 half hours from 2000-01-01 00:00 UTC (GMT) reach into 2000-01-04.
+        assert_eq!(
+            joined.finalize().unwrap(),
+            Some(scheduled.finalize(from, to).unwrap())
+        );
+        assert_eq!(JoinedTariffCostAgg::new().finalize(), Ok(None));
+    }
+
+    #[test]
+    fn joined_rows_with_a_wrong_or_missing_tariff_are_refused() {
+        let t1 = tariff(0, 0.5, 0.2, 0.1);
+        let t2 = tariff(10 * HALF_HOUR, 0.7, 0.3, 0.15);
+        let mut agg = JoinedTariffCostAgg::new();
+        assert_eq!(
+            agg.push(2 * HALF_HOUR, None, t2),
+            Err(Error::NoTariff { at: 2 * HALF_HOUR })
+        );
+        assert_eq!(agg.push(7, None, t1), Err(Error::NotOnBoundary { at: 7 }));
+        assert_eq!(
+            agg.push(0, Some((Element::A, -1)), t1),
+            Err(Error::NegativeRead { at: 0, value: -1 })
+        );
+        agg.push(0, Some((Element::A, 1)), t1).unwrap();
+        assert_eq!(
+            agg.push(HALF_HOUR, None, tariff(0, 0.5, 0.2, 0.2)),
+            Err(Error::TariffConflict { from: 0 })
+        );
+        // A row after t2's activation still priced with t1.
+        agg.push(12 * HALF_HOUR, Some((Element::A, 1)), t1).unwrap();
+        agg.push(11 * HALF_HOUR, Some((Element::A, 1)), t2).unwrap();
+        assert_eq!(
+            agg.finalize(),
+            Err(Error::TariffSuperseded {
+                at: 12 * HALF_HOUR,
+                from: 0,
+                next: 10 * HALF_HOUR
+            })
+        );
+        // A day whose midnight precedes every tariff given.
+        let mut late = JoinedTariffCostAgg::new();
+        late.push(11 * HALF_HOUR, None, t2).unwrap();
+        assert_eq!(late.finalize(), Err(Error::NoTariff { at: 0 }));
+    }
+
+    proptest::proptest! {
+        /// Any split of the rows, combined in any order and through bytes,
+        /// gives the same state and cost.
+        #[test]
+        fn joined_any_split_combines_to_the_same_result(
+            cuts in proptest::collection::vec(0usize..150, 0..4),
+            seed in 0u64..1000,
+        ) {
+            let mut rows = joined_rows();
+            // A seeded rotation: arrival order does not matter either.
+            rows.rotate_left((seed % 150) as usize);
+            let mut whole = JoinedTariffCostAgg::new();
+            for &(t, e, tariff) in &rows {
+                whole.push(t, e, tariff).unwrap();
+            }
+            let mut cuts = cuts;
+            cuts.push(0);
+            cuts.push(rows.len());
+            cuts.sort_unstable();
+            let mut combined = JoinedTariffCostAgg::new();
+            for w in cuts.windows(2).rev() {
+                let mut part = JoinedTariffCostAgg::new();
+                for &(t, e, tariff) in &rows[w[0]..w[1]] {
+                    part.push(t, e, tariff).unwrap();
+                }
+                combined.combine(JoinedTariffCostAgg::from_bytes(&part.to_bytes()).unwrap()).unwrap();
+            }
+            proptest::prop_assert_eq!(&combined, &whole);
+            proptest::prop_assert_eq!(combined.finalize(), whole.finalize());
+            let bytes = whole.to_bytes();
+            proptest::prop_assert_eq!(JoinedTariffCostAgg::from_bytes(&bytes), Ok(whole));
+            for cut in 0..bytes.len() {
+                proptest::prop_assert!(JoinedTariffCostAgg::from_bytes(&bytes[..cut]).is_err());
+            }
+        }
     }
 }
