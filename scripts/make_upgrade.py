@@ -26,7 +26,11 @@ def blocks(text):
         if len(lines) > 1 and lines[1].startswith("-- flows_ext::"):
             yield ("function", lines[1], body)
         elif lines and re.match(r"^-- src/lib\.rs:\d+$", lines[0]):
-            yield ("sql", None, "\n".join(lines[1:]).strip("\n"))
+            # pgrx heads a file with its `requires` list, which changes when
+            # files are added before it; the file itself is what matters.
+            body = "\n".join(lines[1:])
+            body = re.sub(r"^-- requires:\n(--   .*\n)*", "", body.strip("\n") + "\n")
+            yield ("sql", None, body.strip("\n"))
 
 
 def main(old_path, new_path):

@@ -249,7 +249,7 @@ COMMENT ON FUNCTION flows.derive_channel(uuid, flows.energy_direction, timestamp
 
 CREATE FUNCTION flows.refresh_hh(max_channels integer DEFAULT NULL)
 RETURNS TABLE (channels integer, periods integer, events integer)
-LANGUAGE plpgsql SET search_path = pg_catalog, flows AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, flows SET work_mem = '64MB' AS $$
 BEGIN
   IF max_channels IS NOT NULL AND max_channels < 1 THEN
     RAISE EXCEPTION 'refresh_hh: max_channels must be at least 1, not %', max_channels
@@ -311,22 +311,47 @@ BEGIN
        AND h.timestamp >= w.window_start AND h.timestamp < w.window_end AND h.export_kwh IS NOT NULL
     RETURNING h.register_id, h.timestamp
   ) INSERT INTO pg_temp.hh_touched SELECT * FROM cleared;
-  INSERT INTO flows.register_interval_hh AS h
-         (register_id, timestamp, import_kwh, import_quality, import_partial, export_kwh, export_quality, export_partial)
+  -- Write both directions of a half hour at once: update the rows that
+  -- exist (few: a window's edges, or re-derived data), insert the rest with
+  -- no ON CONFLICT (much slower per row on a hypertable).
+  IF to_regclass('pg_temp.hh_merged') IS NULL THEN
+    CREATE TEMP TABLE hh_merged (
+      register_id uuid, at timestamptz, import_kwh numeric, import_quality flows.hh_quality, import_partial boolean,
+      export_kwh numeric, export_quality flows.hh_quality, export_partial boolean, present boolean
+    ) ON COMMIT DELETE ROWS;
+    CREATE TEMP TABLE hh_existing (register_id uuid, at timestamptz) ON COMMIT DELETE ROWS;
+  END IF;
+  TRUNCATE pg_temp.hh_merged, pg_temp.hh_existing;
+  ANALYZE pg_temp.hh_windows;
+  INSERT INTO pg_temp.hh_existing
+  SELECT DISTINCT h.register_id, h.timestamp
+    FROM pg_temp.hh_windows w
+    JOIN flows.register_interval_hh h
+      ON h.register_id = w.register_id AND h.timestamp >= w.window_start AND h.timestamp < w.window_end;
+  ANALYZE pg_temp.hh_existing;
+  INSERT INTO pg_temp.hh_merged
   SELECT d.register_id, d.at,
          max(d.kwh) FILTER (WHERE d.direction = 'import'), max(d.quality) FILTER (WHERE d.direction = 'import'),
          bool_or(d.partial) FILTER (WHERE d.direction = 'import'),
          max(d.kwh) FILTER (WHERE d.direction = 'export'), max(d.quality) FILTER (WHERE d.direction = 'export'),
-         bool_or(d.partial) FILTER (WHERE d.direction = 'export')
+         bool_or(d.partial) FILTER (WHERE d.direction = 'export'),
+         false
     FROM pg_temp.hh_derived d WHERE d.kind = 'hh'
-   GROUP BY d.register_id, d.at
-  ON CONFLICT (register_id, timestamp) DO UPDATE SET
-    import_kwh = coalesce(EXCLUDED.import_kwh, h.import_kwh),
-    import_quality = coalesce(EXCLUDED.import_quality, h.import_quality),
-    import_partial = coalesce(EXCLUDED.import_partial, h.import_partial),
-    export_kwh = coalesce(EXCLUDED.export_kwh, h.export_kwh),
-    export_quality = coalesce(EXCLUDED.export_quality, h.export_quality),
-    export_partial = coalesce(EXCLUDED.export_partial, h.export_partial);
+   GROUP BY d.register_id, d.at;
+  UPDATE pg_temp.hh_merged m SET present = true FROM pg_temp.hh_existing e WHERE e.register_id = m.register_id AND e.at = m.at;
+  UPDATE flows.register_interval_hh h SET
+    import_kwh = coalesce(m.import_kwh, h.import_kwh),
+    import_quality = coalesce(m.import_quality, h.import_quality),
+    import_partial = coalesce(m.import_partial, h.import_partial),
+    export_kwh = coalesce(m.export_kwh, h.export_kwh),
+    export_quality = coalesce(m.export_quality, h.export_quality),
+    export_partial = coalesce(m.export_partial, h.export_partial)
+    FROM pg_temp.hh_existing e JOIN pg_temp.hh_merged m ON m.register_id = e.register_id AND m.at = e.at
+   WHERE h.register_id = e.register_id AND h.timestamp = e.at;
+  INSERT INTO flows.register_interval_hh
+         (register_id, timestamp, import_kwh, import_quality, import_partial, export_kwh, export_quality, export_partial)
+  SELECT register_id, at, import_kwh, import_quality, import_partial, export_kwh, export_quality, export_partial
+    FROM pg_temp.hh_merged WHERE NOT present;
   DELETE FROM flows.register_interval_hh h USING pg_temp.hh_windows w
    WHERE h.register_id = w.register_id AND h.timestamp >= w.window_start AND h.timestamp < w.window_end
      AND h.import_kwh IS NULL AND h.export_kwh IS NULL;

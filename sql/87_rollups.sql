@@ -441,7 +441,7 @@ BEGIN
     SELECT * INTO hh FROM flows.refresh_hh();
     SELECT * INTO r FROM flows.refresh_rollups();
     IF hh.channels > 0 OR r.entities > 0 THEN
-      RAISE DEBUG1 'flows refresh: % channels, % half hours; % roll-ups, % half hours, % days, % months',
+      RAISE DEBUG 'flows refresh: % channels, % half hours; % roll-ups, % half hours, % days, % months',
         hh.channels, hh.periods, r.entities, r.half_hours, r.days, r.months;
     END IF;
   EXCEPTION WHEN OTHERS THEN

@@ -4,7 +4,7 @@
 \set ON_ERROR_STOP 1
 SELECT plan(4);
 
-SELECT (flows_api.request_meter_read('EML2200000006', ARRAY['registers', 'profile_log'])).id AS profile \gset
+SELECT (flows_api.request_meter_read('EML2200000006', ARRAY['profile_log'])).id AS profile \gset
 SELECT is((e2e.finished(:profile)).status, 'succeeded', 'a profile log read succeeds');
 SELECT ok(e2e.eventually($$SELECT count(*) >= 40 FROM flows.register_interval_hh h
                             JOIN flows.meter_registers r ON r.register_id = h.register_id

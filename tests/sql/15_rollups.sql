@@ -3,7 +3,7 @@
 -- computation from scratch after random late inserts, and the views read
 -- fresh before any refresh.
 BEGIN;
-SELECT plan(15);
+SELECT plan(16);
 \ir fixtures.psql
 
 SELECT results_eq($$SELECT level::text, entity_id, register_id FROM flows.rollup_members ORDER BY 1, 2, 3$$,
@@ -84,6 +84,8 @@ INSERT INTO flows.circuit_register VALUES ('00000000-0000-0000-0000-0000000000ca
 SELECT results_eq($$SELECT sum(total_import_kwh) FROM flows.circuit_interval_monthly$$,
   $$SELECT sum(import_kwh) FROM scratch_hh WHERE level = 'circuit'$$,
   'a register joining a circuit is summed over its whole history');
+
+SELECT lives_ok($$SELECT flows.worker_refresh()$$, 'what the worker runs compiles and runs');
 
 SELECT * FROM finish();
 ROLLBACK;
