@@ -24,7 +24,8 @@ max_wal_size = '4GB'"
 cluster_start benchhh "$port" timescaledb
 data=/tmp/flows-bench-hh
 rm -rf "$data"; install -d -o postgres -g postgres "$data"
-trap 'cluster_stop benchhh; rm -rf "$data"' EXIT
+# BENCH_KEEP=1 leaves the cluster running for a closer look.
+[ -n "${BENCH_KEEP:-}" ] || trap 'cluster_stop benchhh; rm -rf "$data"' EXIT
 psql=(psql -X -q -v ON_ERROR_STOP=1 -h /tmp -p "$port" -U postgres)
 ms() { "${psql[@]}" -d flows -c '\timing on' "$@" | awk '/^Time:/ {t += $2} END {printf "%.0f", t}'; }
 best() { sort -n | head -1; }
