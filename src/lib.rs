@@ -95,6 +95,11 @@ pgrx::extension_sql_file!(
     name = "rollups",
     requires = ["hh", energy::settlement_date]
 );
+pgrx::extension_sql_file!(
+    "../sql/88_vee.sql",
+    name = "vee",
+    requires = ["rollups"]
+);
 pgrx::extension_sql_file!("../sql/90_finalize.sql", name = "finalize", finalize);
 
 #[pg_guard]
