@@ -221,6 +221,10 @@ BEGIN
 
   range_start := flows.settlement_period_start(from_date, 1);
   range_end := flows.settlement_period_start(to_date + 1, 1);
+  IF EXISTS (SELECT FROM flows.hh_invalidations i WHERE i.register_id = reg) THEN
+    RAISE NOTICE 'validate_hh: register % has read changes not derived yet; the half hours are checked as they stand', reg
+      USING HINT = 'SELECT * FROM flows.refresh_hh() first to check the latest reads';
+  END IF;
 
   IF to_regclass('pg_temp.vee_values') IS NULL THEN
     CREATE TEMP TABLE vee_values (direction flows.energy_direction, timestamp timestamptz, settlement_date date,

@@ -4,7 +4,7 @@
 -- and withdrawals change flows.hh_values, keep the audit and reach the
 -- roll-ups; bad input is refused with its SQLSTATE and nothing written.
 BEGIN;
-SELECT plan(53);
+SELECT plan(55);
 SET LOCAL timezone = 'UTC';  -- messages show instants in the session time zone
 \ir fixtures.psql
 -- The HINT of the error a statement raises.
@@ -44,8 +44,6 @@ SELECT lives_ok($$SELECT * FROM flows.refresh_hh()$$, 'half hours derived from t
 DELETE FROM flows.register_interval_hh WHERE register_id = '00000000-0000-0000-0000-000000000201'
    AND timestamp >= '2025-01-13 03:00+00' AND timestamp < '2025-01-13 04:30+00';
 SELECT * FROM flows.refresh_rollups();
-
-CREATE TEMP TABLE derived_before AS SELECT * FROM flows.register_interval_hh;
 
 -- ------------------------------------------------------------ validation
 SELECT is_empty($$SELECT * FROM flows.validate_hh('00000000-0000-0000-0000-000000000101', '2025-01-10', '2025-01-13')$$,
@@ -98,12 +96,29 @@ SELECT is((SELECT count(*)::int FROM flows.hh_flags WHERE register_id = '0000000
 
 -- The register read that disagrees is removed: the day is consistent again.
 DELETE FROM flows.register_import WHERE register_id = '00000000-0000-0000-0000-000000000201' AND source = 'sync';
+SELECT * FROM flows.refresh_hh();
 SELECT is_empty($$SELECT * FROM flows.validate_hh('00000000-0000-0000-0000-000000000201', '2025-01-12', '2025-01-12')$$,
   'a day whose reads agree with its half hours passes the daily sum check');
 SELECT is((SELECT count(*)::int FROM flows.hh_flags WHERE check_name = 'daily_sum'), 0,
   '... and its earlier daily sum flags are gone');
 
+-- Clock-change days (46 and 50 periods), from hourly register reads off the half-hour grid.
+INSERT INTO flows.register_import (register_id, timestamp, read_kwh)
+SELECT '00000000-0000-0000-0000-000000000101', t, 3000 + 0.4 * k
+  FROM generate_series(0, 24 * 8) k, unnest(ARRAY['2025-03-26 00:17+00'::timestamptz, '2025-10-22 00:17+00']) s,
+       LATERAL (SELECT s + k * interval '1 hour' AS t) x;
+SELECT * FROM flows.refresh_hh();
+SELECT is_empty($$SELECT * FROM flows.validate_hh('00000000-0000-0000-0000-000000000101', '2025-03-29', '2025-03-31')
+                  UNION ALL
+                  SELECT * FROM flows.validate_hh('00000000-0000-0000-0000-000000000101', '2025-10-25', '2025-10-27')$$,
+  'clean data over the clock changes (46 and 50 periods): no findings');
+DELETE FROM flows.register_interval_hh WHERE register_id = '00000000-0000-0000-0000-000000000101'
+   AND timestamp = flows.settlement_period_start('2025-10-26', 50);
+SELECT results_eq($$SELECT check_name, from_ts, periods FROM flows.validate_hh('00000000-0000-0000-0000-000000000101', '2025-10-26', '2025-10-26')$$,
+  $$VALUES ('gap', '2025-10-26 23:30+00'::timestamptz, 1)$$, 'the 50th period of the autumn day is missing');
+
 -- ------------------------------------------------------------ estimation
+CREATE TEMP TABLE derived_before AS SELECT * FROM flows.register_interval_hh;
 CREATE TEMP TABLE estimated AS
 SELECT * FROM flows.estimate_gaps('00000000-0000-0000-0000-000000000201', '2025-01-13', '2025-01-14');
 SELECT results_eq($$SELECT timestamp, kwh, method FROM estimated ORDER BY 1$$,
