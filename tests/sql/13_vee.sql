@@ -4,7 +4,7 @@
 -- and withdrawals change flows.hh_values, keep the audit and reach the
 -- roll-ups; bad input is refused with its SQLSTATE and nothing written.
 BEGIN;
-SELECT plan(55);
+SELECT plan(56);
 SET LOCAL timezone = 'UTC';  -- messages show instants in the session time zone
 \ir fixtures.psql
 -- The HINT of the error a statement raises.
@@ -142,6 +142,12 @@ SELECT results_eq($$SELECT timestamp, kwh, derived_kwh, quality_flags FROM flows
 SELECT is_empty($$SELECT * FROM flows.estimate_gaps('00000000-0000-0000-0000-000000000201', '2025-01-13', '2025-01-14')$$,
   'estimating again adds nothing');
 SELECT is((SELECT count(*)::int FROM flows.hh_adjustments), 3, '... to the log');
+INSERT INTO flows.hh_flags (register_id, direction, timestamp, check_name)
+VALUES ('00000000-0000-0000-0000-000000000201', 'import', '2025-01-13 03:30+00', 'spike');
+SELECT is((SELECT quality_flags FROM flows.hh_values WHERE register_id = '00000000-0000-0000-0000-000000000201'
+            AND direction = 'import' AND timestamp = '2025-01-13 03:30+00'),
+  24, 'a flagged estimate is estimated | questionable (8 | 16)');
+DELETE FROM flows.hh_flags WHERE register_id = '00000000-0000-0000-0000-000000000201' AND timestamp = '2025-01-13 03:30+00';
 SELECT is_empty($$SELECT * FROM flows.validate_hh('00000000-0000-0000-0000-000000000201', '2025-01-13', '2025-01-13')$$,
   'after estimation the day has no gap and passes the daily sum check');
 
