@@ -67,7 +67,12 @@ CREATE VIEW flows.hh_values AS
     LEFT JOIN flows.hh_adjustments_in_force a
       ON a.register_id = d.register_id AND a.direction = d.direction AND a.timestamp = d.timestamp
   UNION ALL
-  SELECT a.register_id, a.direction, a.timestamp, a.kwh, NULL, false, CASE a.kind WHEN 'edit' THEN 2 ELSE 8 END
+  SELECT a.register_id, a.direction, a.timestamp, a.kwh, NULL, false,
+         CASE a.kind WHEN 'edit' THEN 2
+              ELSE 8 | CASE WHEN EXISTS (
+                              SELECT FROM flows.hh_flags f
+                               WHERE f.register_id = a.register_id AND f.direction = a.direction AND f.timestamp = a.timestamp)
+                            THEN 16 ELSE 0 END END
     FROM flows.hh_adjustments_in_force a
    WHERE a.kind IN ('estimate', 'edit')
      AND NOT EXISTS (SELECT FROM flows.register_interval_hh h

@@ -106,9 +106,14 @@ pgrx::extension_sql_file!(
     requires = ["hh", energy::settlement_date]
 );
 pgrx::extension_sql_file!(
+    "../sql/88_vee.sql",
+    name = "vee",
+    requires = ["rollups"]
+);
+pgrx::extension_sql_file!(
     "../sql/89_grafana.sql",
     name = "grafana",
-    requires = ["rollups"]
+    requires = ["vee"]
 );
 pgrx::extension_sql_file!("../sql/90_finalize.sql", name = "finalize", finalize);
 
