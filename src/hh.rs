@@ -85,7 +85,7 @@ type Row = (
 /// it. Energy and values are micro-kWh. `register_max_micro` NULL: the
 /// register never rolls over. The installed/removed exchange values are the
 /// register's initial/final value at the exchange, if known.
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
 #[pg_extern(immutable, parallel_safe)]
 fn derive_hh(
     window_start: TimestampWithTimeZone,

@@ -105,11 +105,7 @@ pgrx::extension_sql_file!(
     name = "rollups",
     requires = ["hh", energy::settlement_date]
 );
-pgrx::extension_sql_file!(
-    "../sql/88_vee.sql",
-    name = "vee",
-    requires = ["rollups"]
-);
+pgrx::extension_sql_file!("../sql/88_vee.sql", name = "vee", requires = ["rollups"]);
 pgrx::extension_sql_file!(
     "../sql/89_grafana.sql",
     name = "grafana",

@@ -4,6 +4,7 @@
 //! canonical); its text form is JSON runs of present periods. Also the state
 //! helpers the aggregates of this family share.
 
+use super::state::{adopt, agg_context, state_arg};
 use crate::types::fmgr::{
     arg_cstr, arg_datum, arg_recv_bytes, raise, return_bytea, return_cstring, return_numeric,
     v1_functions,
@@ -14,52 +15,6 @@ use flows_energy::settlement::Date;
 use flows_energy::{from_unix_seconds, Error, Instant, SECOND};
 use pgrx::pg_sys;
 use pgrx::PgSqlErrorCode;
-
-/// The aggregate's memory context; refuses calls from outside an aggregate.
-pub(crate) unsafe fn agg_context(
-    fcinfo: pg_sys::FunctionCallInfo,
-    what: &str,
-) -> pg_sys::MemoryContext {
-    let mut ctx = std::ptr::null_mut();
-    if unsafe { pg_sys::AggCheckCallContext(fcinfo, &mut ctx) } == 0 {
-        raise(
-            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
-            format!("{what} support functions run only inside the aggregate"),
-            None,
-        );
-    }
-    ctx
-}
-
-unsafe extern "C-unwind" fn drop_state<T>(arg: *mut std::ffi::c_void) {
-    drop(unsafe { Box::from_raw(arg.cast::<T>()) });
-}
-
-/// Moves a state into `ctx`'s ownership: freed when the context is reset.
-pub(crate) unsafe fn adopt<T>(ctx: pg_sys::MemoryContext, state: T) -> pg_sys::Datum {
-    let ptr = Box::into_raw(Box::new(state));
-    unsafe {
-        let cb =
-            pg_sys::MemoryContextAlloc(ctx, std::mem::size_of::<pg_sys::MemoryContextCallback>())
-                .cast::<pg_sys::MemoryContextCallback>();
-        (*cb).func = Some(drop_state::<T>);
-        (*cb).arg = ptr.cast();
-        pg_sys::MemoryContextRegisterResetCallback(ctx, cb);
-    }
-    pg_sys::Datum::from(ptr)
-}
-
-/// The `internal` state argument `n`, if any (only ever one adopted above).
-pub(crate) unsafe fn state_arg<'a, T>(
-    fcinfo: pg_sys::FunctionCallInfo,
-    n: usize,
-) -> Option<&'a mut T> {
-    if unsafe { pgrx::fcinfo::pg_arg_is_null(fcinfo, n) } {
-        None
-    } else {
-        Some(unsafe { &mut *arg_datum(fcinfo, n).cast_mut_ptr::<T>() })
-    }
-}
 
 pub(crate) fn arg_is_null(fcinfo: pg_sys::FunctionCallInfo, n: usize) -> bool {
     unsafe { pgrx::fcinfo::pg_arg_is_null(fcinfo, n) }

@@ -3,6 +3,7 @@
 //! The state is a flows_energy::EnergyAgg (buffered: exact for any arrival
 //! order and any split), owned by the aggregate's memory context.
 
+use super::state::{adopt, agg_context, composite, state_arg};
 use crate::types::fmgr::{arg_datum, raise, return_bytea, return_numeric, v1_functions};
 use flows_energy::advance::RegisterSpec;
 use flows_energy::energy_agg::{EnergyAgg, EnergySummary};
@@ -11,45 +12,6 @@ use pgrx::pg_sys;
 use pgrx::PgSqlErrorCode;
 
 type State = EnergyAgg;
-
-/// The aggregate's memory context; refuses calls from outside an aggregate.
-unsafe fn agg_context(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::MemoryContext {
-    let mut ctx = std::ptr::null_mut();
-    if unsafe { pg_sys::AggCheckCallContext(fcinfo, &mut ctx) } == 0 {
-        raise(
-            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
-            "energy_agg support functions run only inside the aggregate".into(),
-            None,
-        );
-    }
-    ctx
-}
-
-unsafe extern "C-unwind" fn drop_state(arg: *mut std::ffi::c_void) {
-    drop(unsafe { Box::from_raw(arg.cast::<State>()) });
-}
-
-/// Moves a state into `ctx`'s ownership: freed when the context is reset.
-unsafe fn adopt(ctx: pg_sys::MemoryContext, state: State) -> pg_sys::Datum {
-    let ptr = Box::into_raw(Box::new(state));
-    unsafe {
-        let cb =
-            pg_sys::MemoryContextAlloc(ctx, std::mem::size_of::<pg_sys::MemoryContextCallback>())
-                .cast::<pg_sys::MemoryContextCallback>();
-        (*cb).func = Some(drop_state);
-        (*cb).arg = ptr.cast();
-        pg_sys::MemoryContextRegisterResetCallback(ctx, cb);
-    }
-    pg_sys::Datum::from(ptr)
-}
-
-unsafe fn state_arg<'a>(fcinfo: pg_sys::FunctionCallInfo, n: usize) -> Option<&'a mut State> {
-    if unsafe { pgrx::fcinfo::pg_arg_is_null(fcinfo, n) } {
-        None
-    } else {
-        Some(unsafe { &mut *arg_datum(fcinfo, n).cast_mut_ptr::<State>() })
-    }
-}
 
 fn numeric_text(d: pg_sys::Datum) -> String {
     let n = unsafe { <pgrx::AnyNumeric as pgrx::FromDatum>::from_datum(d, false) }
@@ -136,8 +98,8 @@ fn refuse(e: flows_energy::Error) -> ! {
 
 /// One push: (state, at, kwh) with the register spec from args 3 and 4 when given.
 unsafe fn push(fcinfo: pg_sys::FunctionCallInfo, with_spec: bool) -> pg_sys::Datum {
-    let ctx = unsafe { agg_context(fcinfo) };
-    let state = match unsafe { state_arg(fcinfo, 0) } {
+    let ctx = unsafe { agg_context(fcinfo, "energy_agg") };
+    let state = match unsafe { state_arg::<State>(fcinfo, 0) } {
         Some(s) => s as *mut State,
         None => {
             let spec = if with_spec {
@@ -171,32 +133,17 @@ unsafe fn push(fcinfo: pg_sys::FunctionCallInfo, with_spec: bool) -> pg_sys::Dat
 }
 
 fn summary_tuple(fcinfo: pg_sys::FunctionCallInfo, s: &EnergySummary) -> pg_sys::Datum {
-    unsafe {
-        let mut tupdesc: pg_sys::TupleDesc = std::ptr::null_mut();
-        if pg_sys::get_call_result_type(fcinfo, std::ptr::null_mut(), &mut tupdesc)
-            != pg_sys::TypeFuncClass::TYPEFUNC_COMPOSITE
-        {
-            raise(
-                PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
-                "energy_agg must return flows.energy_summary".into(),
-                None,
-            );
-        }
-        let tupdesc = pg_sys::BlessTupleDesc(tupdesc);
-        let mut values = [
-            pg_sys::Datum::from(s.first.ts),
-            return_numeric(&micro_kwh_to_decimal(s.first.value)),
-            pg_sys::Datum::from(s.last.ts),
-            return_numeric(&micro_kwh_to_decimal(s.last.value)),
-            return_numeric(&micro_kwh_to_decimal(s.advance)),
-            pg_sys::Datum::from(s.rollovers as i32),
-            pg_sys::Datum::from(s.reversals as i32),
-            pg_sys::Datum::from(s.reads as i64),
-        ];
-        let mut nulls = [false; 8];
-        let tuple = pg_sys::heap_form_tuple(tupdesc, values.as_mut_ptr(), nulls.as_mut_ptr());
-        pg_sys::HeapTupleHeaderGetDatum((*tuple).t_data)
-    }
+    let mut values = [
+        pg_sys::Datum::from(s.first.ts),
+        return_numeric(&micro_kwh_to_decimal(s.first.value)),
+        pg_sys::Datum::from(s.last.ts),
+        return_numeric(&micro_kwh_to_decimal(s.last.value)),
+        return_numeric(&micro_kwh_to_decimal(s.advance)),
+        pg_sys::Datum::from(s.rollovers as i32),
+        pg_sys::Datum::from(s.reversals as i32),
+        pg_sys::Datum::from(s.reads as i64),
+    ];
+    composite(fcinfo, "flows.energy_summary", &mut values)
 }
 
 v1_functions! {
@@ -209,8 +156,8 @@ v1_functions! {
     }
 
     fn energy_agg_combine / pg_finfo_energy_agg_combine (fcinfo) {
-        let ctx = unsafe { agg_context(fcinfo) };
-        match unsafe { (state_arg(fcinfo, 0), state_arg(fcinfo, 1)) } {
+        let ctx = unsafe { agg_context(fcinfo, "energy_agg") };
+        match unsafe { (state_arg::<State>(fcinfo, 0), state_arg::<State>(fcinfo, 1)) } {
             (None, None) => unsafe { pgrx::fcinfo::pg_return_null(fcinfo) },
             (Some(a), None) => pg_sys::Datum::from(a as *mut State),
             (None, Some(b)) => unsafe { adopt(ctx, b.clone()) },
@@ -222,19 +169,19 @@ v1_functions! {
     }
 
     fn energy_agg_serial / pg_finfo_energy_agg_serial (fcinfo) {
-        let state = unsafe { state_arg(fcinfo, 0) }.expect("serial is strict");
+        let state = unsafe { state_arg::<State>(fcinfo, 0) }.expect("serial is strict");
         return_bytea(&state.to_bytes())
     }
 
     fn energy_agg_deserial / pg_finfo_energy_agg_deserial (fcinfo) {
-        let ctx = unsafe { agg_context(fcinfo) };
+        let ctx = unsafe { agg_context(fcinfo, "energy_agg") };
         let bytes: Vec<u8> = unsafe { pgrx::fcinfo::pg_getarg::<&[u8]>(fcinfo, 0) }.expect("deserial is strict").to_vec();
         let state = EnergyAgg::from_bytes(&bytes).unwrap_or_else(|e| refuse(e));
         unsafe { adopt(ctx, state) }
     }
 
     fn energy_agg_final / pg_finfo_energy_agg_final (fcinfo) {
-        match unsafe { state_arg(fcinfo, 0) } {
+        match unsafe { state_arg::<State>(fcinfo, 0) } {
             None => unsafe { pgrx::fcinfo::pg_return_null(fcinfo) },
             Some(state) => match state.finalize().unwrap_or_else(|e| refuse(e)) {
                 None => unsafe { pgrx::fcinfo::pg_return_null(fcinfo) },

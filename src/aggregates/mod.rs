@@ -4,4 +4,5 @@
 
 pub(crate) mod completeness;
 pub(crate) mod energy;
+mod state;
 pub(crate) mod tariff_cost;

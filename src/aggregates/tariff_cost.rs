@@ -4,10 +4,9 @@
 //! to it. The state is a flows_energy JoinedTariffCostAgg (exact sums, one
 //! rounding at the end), owned by the aggregate's memory context.
 
-use super::completeness::{
-    adopt, agg_context, arg_is_null, instant_text, period_start_arg, state_arg,
-};
+use super::completeness::{arg_is_null, instant_text, period_start_arg};
 use super::energy::numeric_micro;
+use super::state::{adopt, agg_context, composite, state_arg};
 use crate::types::fmgr::{arg_datum, arg_fixed, raise, return_bytea, return_numeric, v1_functions};
 use flows_core::tariff::{Tariff as MeterTariff, TARIFF_BYTES};
 use flows_energy::settlement::settlement_date;
@@ -204,31 +203,16 @@ fn money_text(m: Money) -> String {
 }
 
 fn cost_tuple(fcinfo: pg_sys::FunctionCallInfo, c: &Cost) -> pg_sys::Datum {
-    unsafe {
-        let mut tupdesc: pg_sys::TupleDesc = std::ptr::null_mut();
-        if pg_sys::get_call_result_type(fcinfo, std::ptr::null_mut(), &mut tupdesc)
-            != pg_sys::TypeFuncClass::TYPEFUNC_COMPOSITE
-        {
-            raise(
-                PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
-                format!("{WHAT} must return flows.tariff_cost"),
-                None,
-            );
-        }
-        let tupdesc = pg_sys::BlessTupleDesc(tupdesc);
-        let mut values = [
-            pg_sys::Datum::from(c.days as i32),
-            return_numeric(&money_text(c.standing)),
-            return_numeric(&money_text(c.unit_a)),
-            return_numeric(&money_text(c.unit_b)),
-            return_numeric(&money_text(c.total)),
-            return_numeric(&micro_kwh_to_decimal(c.energy_a)),
-            return_numeric(&micro_kwh_to_decimal(c.energy_b)),
-        ];
-        let mut nulls = [false; 7];
-        let tuple = pg_sys::heap_form_tuple(tupdesc, values.as_mut_ptr(), nulls.as_mut_ptr());
-        pg_sys::HeapTupleHeaderGetDatum((*tuple).t_data)
-    }
+    let mut values = [
+        pg_sys::Datum::from(c.days as i32),
+        return_numeric(&money_text(c.standing)),
+        return_numeric(&money_text(c.unit_a)),
+        return_numeric(&money_text(c.unit_b)),
+        return_numeric(&money_text(c.total)),
+        return_numeric(&micro_kwh_to_decimal(c.energy_a)),
+        return_numeric(&micro_kwh_to_decimal(c.energy_b)),
+    ];
+    composite(fcinfo, "flows.tariff_cost", &mut values)
 }
 
 v1_functions! {
