@@ -299,6 +299,9 @@ CREATE VIEW flows.rollup_monthly_fresh AS
 CREATE FUNCTION flows.refresh_rollups()
 RETURNS TABLE (entities integer, half_hours integer, days integer, months integer)
 LANGUAGE plpgsql SET search_path = pg_catalog, flows AS $$
+DECLARE
+  lo timestamptz;
+  hi timestamptz;
 BEGIN
   PERFORM pg_advisory_xact_lock(hashtext('flows.refresh_rollups'));
   IF to_regclass('pg_temp.rollup_ranges') IS NULL THEN
@@ -318,10 +321,12 @@ BEGIN
                  range_agg(tstzrange(flows.settlement_period_start(flows.settlement_date(from_ts), 1),
                                      flows.settlement_period_start(flows.settlement_date(to_ts) + 1, 1))) AS rs
             FROM taken GROUP BY 1, 2) g, unnest(g.rs) r;
-  SELECT count(DISTINCT (level, entity_id))::integer INTO entities FROM pg_temp.rollup_ranges;
+  SELECT count(DISTINCT (level, entity_id))::integer, min(from_ts), max(to_ts) INTO entities, lo, hi FROM pg_temp.rollup_ranges;
+  ANALYZE pg_temp.rollup_ranges;
 
   DELETE FROM flows.rollup_hh h USING pg_temp.rollup_ranges r
-   WHERE h.level = r.level AND h.entity_id = r.entity_id AND h.timestamp >= r.from_ts AND h.timestamp < r.to_ts;
+   WHERE h.level = r.level AND h.entity_id = r.entity_id AND h.timestamp >= r.from_ts AND h.timestamp < r.to_ts
+     AND h.timestamp >= lo AND h.timestamp < hi;
   -- One pass over the half hours of every range (not a query per entity).
   INSERT INTO flows.rollup_hh
   SELECT r.level, r.entity_id, v.timestamp,
@@ -331,11 +336,13 @@ BEGIN
     FROM pg_temp.rollup_ranges r
     JOIN flows.rollup_members m ON m.level = r.level AND m.entity_id = r.entity_id
     JOIN flows.hh_values v ON v.register_id = m.register_id AND v.timestamp >= r.from_ts AND v.timestamp < r.to_ts
+   WHERE v.timestamp >= lo AND v.timestamp < hi  -- a constant envelope: the scan is restricted, not joined
    GROUP BY r.level, r.entity_id, v.timestamp;
   GET DIAGNOSTICS half_hours = ROW_COUNT;
 
   DELETE FROM flows.rollup_daily d USING pg_temp.rollup_ranges r
-   WHERE d.level = r.level AND d.entity_id = r.entity_id AND d.timestamp >= r.from_ts AND d.timestamp < r.to_ts;
+   WHERE d.level = r.level AND d.entity_id = r.entity_id AND d.timestamp >= r.from_ts AND d.timestamp < r.to_ts
+     AND d.timestamp >= lo AND d.timestamp < hi;
   INSERT INTO flows.rollup_daily
   SELECT d.level, d.entity_id, flows.settlement_period_start(d.settlement_date, 1), d.settlement_date,
          d.import_kwh, d.export_kwh, d.periods, flows.settlement_periods(d.settlement_date)
@@ -343,6 +350,7 @@ BEGIN
                  sum(h.total_import_kwh) AS import_kwh, sum(h.total_export_kwh) AS export_kwh, count(*)::integer AS periods
             FROM pg_temp.rollup_ranges r
             JOIN flows.rollup_hh h ON h.level = r.level AND h.entity_id = r.entity_id AND h.timestamp >= r.from_ts AND h.timestamp < r.to_ts
+           WHERE h.timestamp >= lo AND h.timestamp < hi
            GROUP BY 1, 2, 3) d;
   GET DIAGNOSTICS days = ROW_COUNT;
 
