@@ -420,12 +420,49 @@ IMMUTABLE LANGUAGE sql AS $$
          ('flows.rollup_daily', '365 days'),
          ('flows.rollup_monthly', '3650 days')
 $$;
+-- No time-only index on the hypertables: every query and retention goes
+-- by (key, timestamp) primary keys or by chunk, and each extra index costs
+-- every ingested row (a fifth of a COPY of reads).
+CREATE OR REPLACE FUNCTION flows.enable_timescaledb()
+RETURNS TABLE (table_name regclass, converted boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+  t record;
+  ts_schema name;
+BEGIN
+  SELECT n.nspname INTO ts_schema
+    FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
+   WHERE e.extname = 'timescaledb';
+  IF ts_schema IS NULL THEN
+    RAISE EXCEPTION 'TimescaleDB is not installed in this database'
+      USING ERRCODE = 'undefined_object',
+            HINT = 'Add timescaledb to shared_preload_libraries, restart, then CREATE EXTENSION timescaledb.';
+  END IF;
+  FOR t IN SELECT * FROM flows.timeseries_tables() LOOP
+    table_name := t.table_name;
+    converted := NOT EXISTS (
+      SELECT FROM timescaledb_information.hypertables h JOIN pg_catalog.pg_class c ON c.oid = t.table_name
+       WHERE h.hypertable_schema = 'flows' AND h.hypertable_name = c.relname);
+    IF converted THEN
+      EXECUTE format('SELECT %I.create_hypertable(%L::regclass, %I.by_range(''timestamp'', %L::interval),
+                                                 create_default_indexes => false, migrate_data => true)',
+                     ts_schema, t.table_name, ts_schema, t.chunk_interval);
+    END IF;
+    RETURN NEXT;
+  END LOOP;
+END
+$$;
 DO $$
+DECLARE t record;
 BEGIN
   IF EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'timescaledb')
      AND coalesce(current_setting('timescaledb.restoring', true), 'off') <> 'on' THEN
     PERFORM flows.enable_timescaledb();
   END IF;
+  -- Those 0.1.0 created.
+  FOR t IN SELECT c.relname FROM flows.timeseries_tables() s JOIN pg_catalog.pg_class c ON c.oid = s.table_name LOOP
+    EXECUTE format('DROP INDEX IF EXISTS flows.%I', t.relname || '_timestamp_idx');
+  END LOOP;
 END
 $$;
 INSERT INTO flows.retention_policies (table_name, keep) VALUES

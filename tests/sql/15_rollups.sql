@@ -3,7 +3,7 @@
 -- computation from scratch after random late inserts, and the views read
 -- fresh before any refresh.
 BEGIN;
-SELECT plan(16);
+SELECT plan(17);
 \ir fixtures.psql
 
 SELECT results_eq($$SELECT level::text, entity_id, register_id FROM flows.rollup_members ORDER BY 1, 2, 3$$,
@@ -84,6 +84,12 @@ INSERT INTO flows.circuit_register VALUES ('00000000-0000-0000-0000-0000000000ca
 SELECT results_eq($$SELECT sum(total_import_kwh) FROM flows.circuit_interval_monthly$$,
   $$SELECT sum(import_kwh) FROM scratch_hh WHERE level = 'circuit'$$,
   'a register joining a circuit is summed over its whole history');
+
+-- Half hours loaded directly (history from another system) reach the roll-ups too.
+INSERT INTO flows.register_interval_hh (register_id, timestamp, import_kwh)
+VALUES ('00000000-0000-0000-0000-000000000101', '2024-06-01 10:00+00', 0.75);
+SELECT results_eq($$SELECT total_import_kwh FROM flows.circuit_interval_hh WHERE bucket = '2024-06-01 10:00+00'$$,
+  $$VALUES (0.75::numeric)$$, 'half hours loaded directly are logged for the roll-ups and read fresh');
 
 SELECT lives_ok($$SELECT flows.worker_refresh()$$, 'what the worker runs compiles and runs');
 
