@@ -837,13 +837,18 @@ BEGIN
   RETURN NULL;
 END
 $$;
+-- Only the columns membership depends on (a meter's name or a circuit's
+-- rating changing is no reason to recompute it).
 DO $$
-DECLARE t text;
+DECLARE t text[];
 BEGIN
-  FOREACH t IN ARRAY ARRAY['circuit_register', 'circuits', 'properties', 'properties_service_head',
-                           'service_head_meter', 'meter_registry', 'meter_registers'] LOOP
-    EXECUTE format('CREATE TRIGGER sync_rollup_members AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON flows.%I
-                      FOR EACH STATEMENT EXECUTE FUNCTION flows.sync_rollup_members()', t);
+  FOREACH t SLICE 1 IN ARRAY ARRAY[['circuit_register', ''], ['circuits', 'site_id'],
+                                  ['properties', 'site_id, supply_meter_id'], ['properties_service_head', ''],
+                                  ['service_head_meter', ''], ['meter_registry', 'esco_id'],
+                                  ['meter_registers', 'register_id, meter_id']] LOOP
+    EXECUTE format('CREATE TRIGGER sync_rollup_members AFTER INSERT OR UPDATE %s OR DELETE OR TRUNCATE ON flows.%I
+                      FOR EACH STATEMENT EXECUTE FUNCTION flows.sync_rollup_members()',
+                   CASE WHEN t[2] <> '' THEN 'OF ' || t[2] ELSE '' END, t[1]);
   END LOOP;
 END
 $$;

@@ -3,7 +3,7 @@
 -- computation from scratch after random late inserts, and the views read
 -- fresh before any refresh.
 BEGIN;
-SELECT plan(17);
+SELECT plan(18);
 \ir fixtures.psql
 
 SELECT results_eq($$SELECT level::text, entity_id, register_id FROM flows.rollup_members ORDER BY 1, 2, 3$$,
@@ -84,6 +84,12 @@ INSERT INTO flows.circuit_register VALUES ('00000000-0000-0000-0000-0000000000ca
 SELECT results_eq($$SELECT sum(total_import_kwh) FROM flows.circuit_interval_monthly$$,
   $$SELECT sum(import_kwh) FROM scratch_hh WHERE level = 'circuit'$$,
   'a register joining a circuit is summed over its whole history');
+
+CREATE TEMP TABLE pending_before AS SELECT count(*) AS n FROM flows.rollup_invalidations;
+UPDATE flows.meter_registry SET name = name || ' (renamed)';
+UPDATE flows.circuits SET rating_amps = 60;
+SELECT is((SELECT count(*) FROM flows.rollup_invalidations), (SELECT n FROM pending_before),
+  'renaming a meter or re-rating a circuit changes no membership and logs nothing');
 
 -- Half hours loaded directly (history from another system) reach the roll-ups too.
 INSERT INTO flows.register_interval_hh (register_id, timestamp, import_kwh)
