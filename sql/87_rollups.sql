@@ -484,24 +484,29 @@ BEGIN
 END
 $$;
 
--- What the worker runs every flows.refresh_interval. A failure is logged and
--- leaves the invalidations in place for the next run.
-CREATE FUNCTION flows.worker_refresh() RETURNS void
+-- What the worker runs every flows.refresh_interval. At most `max_channels`
+-- channels a run, so a large backlog (history just loaded) never holds the
+-- worker's commands back for long; true when work is left, and the worker
+-- then runs again at its next tick. A failure is logged and leaves the
+-- invalidations in place for the next run.
+CREATE FUNCTION flows.worker_refresh(max_channels integer DEFAULT 2000) RETURNS boolean
 LANGUAGE plpgsql SET search_path = pg_catalog, flows AS $$
 DECLARE
   hh record;
   r record;
 BEGIN
   BEGIN
-    SELECT * INTO hh FROM flows.refresh_hh();
+    SELECT * INTO hh FROM flows.refresh_hh(max_channels);
     SELECT * INTO r FROM flows.refresh_rollups();
     IF hh.channels > 0 OR r.entities > 0 THEN
       RAISE DEBUG 'flows refresh: % channels, % half hours; % roll-ups, % half hours, % days, % months',
         hh.channels, hh.periods, r.entities, r.half_hours, r.days, r.months;
     END IF;
+    RETURN hh.channels = max_channels AND EXISTS (SELECT FROM flows.hh_invalidations);
   EXCEPTION WHEN OTHERS THEN
     RAISE WARNING 'flows refresh failed: % (SQLSTATE %)', SQLERRM, SQLSTATE
       USING HINT = 'the changed ranges stay in flows.hh_invalidations and flows.rollup_invalidations; run SELECT * FROM flows.refresh_hh() to see the error';
+    RETURN false;
   END;
 END
 $$;

@@ -62,6 +62,7 @@ pub extern "C-unwind" fn flows_worker_main(_arg: pg_sys::Datum) {
         recovered_at: None,
         purged_at: Instant::now(),
         refreshed_at: Instant::now(),
+        refresh_pending: false,
         due_at: None,
         ticked_at: Instant::now(),
         claimed_at: Instant::now(),
@@ -109,6 +110,8 @@ struct Worker {
     recovered_at: Option<Instant>,
     purged_at: Instant,
     refreshed_at: Instant,
+    /// The last refresh left work: run again at the next tick.
+    refresh_pending: bool,
     /// When the next queued command becomes due (retry backoff, meter spacing).
     due_at: Option<Instant>,
     ticked_at: Instant,
@@ -171,13 +174,15 @@ impl Worker {
     /// no retry or spacing delay run out, and the last claim is recent.
     fn tick(&mut self, woken: bool) {
         let refresh_every = Duration::from_secs(super::REFRESH_INTERVAL_S.get().max(1) as u64);
-        if self.refreshed_at.elapsed() >= refresh_every {
+        if self.refresh_pending || self.refreshed_at.elapsed() >= refresh_every {
             // Its own transaction: a slow or failing refresh never holds back
-            // the outcomes and claims below (flows.worker_refresh logs failures).
-            BackgroundWorker::transaction(|| {
-                if extension_ready() {
-                    Spi::run("SELECT flows.worker_refresh()").expect("refresh");
-                }
+            // the outcomes and claims below (flows.worker_refresh logs failures
+            // and does a bounded amount of work, saying whether more is left).
+            self.refresh_pending = BackgroundWorker::transaction(|| {
+                extension_ready()
+                    && Spi::get_one::<bool>("SELECT flows.worker_refresh()")
+                        .expect("refresh")
+                        .unwrap_or(false)
             });
             self.refreshed_at = Instant::now();
         }
@@ -334,6 +339,9 @@ impl Worker {
             .min(IDLE_POLL);
         if self.claim_pending {
             t = t.min(self.claim_gap().saturating_sub(self.claimed_at.elapsed()));
+        }
+        if self.refresh_pending {
+            t = t.min(CLAIM_GAP);
         }
         t
     }

@@ -3,7 +3,7 @@
 -- computation from scratch after random late inserts, and the views read
 -- fresh before any refresh.
 BEGIN;
-SELECT plan(18);
+SELECT plan(19);
 \ir fixtures.psql
 
 SELECT results_eq($$SELECT level::text, entity_id, register_id FROM flows.rollup_members ORDER BY 1, 2, 3$$,
@@ -98,6 +98,10 @@ SELECT results_eq($$SELECT total_import_kwh FROM flows.circuit_interval_hh WHERE
   $$VALUES (0.75::numeric)$$, 'half hours loaded directly are logged for the roll-ups and read fresh');
 
 SELECT lives_ok($$SELECT flows.worker_refresh()$$, 'what the worker runs compiles and runs');
+INSERT INTO flows.register_import (register_id, timestamp, read_kwh)
+VALUES ('00000000-0000-0000-0000-000000000101', '2026-01-01', 5000), ('00000000-0000-0000-0000-000000000201', '2026-01-01', 7000);
+SELECT results_eq($$SELECT flows.worker_refresh(1) UNION ALL SELECT flows.worker_refresh(1)$$, $$VALUES (true), (false)$$,
+  'the worker''s refresh is bounded and says when work is left');
 
 SELECT * FROM finish();
 ROLLBACK;
