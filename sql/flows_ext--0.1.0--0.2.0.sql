@@ -611,15 +611,12 @@ BEGIN
      AND h.timestamp >= w.window_start AND h.timestamp < w.window_end AND h.export_kwh IS NOT NULL;
   -- Write both directions of a half hour at once: update the rows that
   -- exist (few: a window's edges, or re-derived data), insert the rest with
-  -- no ON CONFLICT (much slower per row on a hypertable).
-  IF to_regclass('pg_temp.hh_merged') IS NULL THEN
-    CREATE TEMP TABLE hh_merged (
-      register_id uuid, at timestamptz, import_kwh numeric, import_quality flows.hh_quality, import_partial boolean,
-      export_kwh numeric, export_quality flows.hh_quality, export_partial boolean, present boolean
-    ) ON COMMIT DELETE ROWS;
+  -- no ON CONFLICT (much slower per row on a hypertable), straight from the
+  -- derivation (no further copy).
+  IF to_regclass('pg_temp.hh_existing') IS NULL THEN
     CREATE TEMP TABLE hh_existing (register_id uuid, at timestamptz) ON COMMIT DELETE ROWS;
   END IF;
-  TRUNCATE pg_temp.hh_merged, pg_temp.hh_existing;
+  TRUNCATE pg_temp.hh_existing;
   ANALYZE pg_temp.hh_windows;
   INSERT INTO pg_temp.hh_existing
   SELECT DISTINCT h.register_id, h.timestamp
@@ -627,16 +624,6 @@ BEGIN
     JOIN flows.register_interval_hh h
       ON h.register_id = w.register_id AND h.timestamp >= w.window_start AND h.timestamp < w.window_end;
   ANALYZE pg_temp.hh_existing;
-  INSERT INTO pg_temp.hh_merged
-  SELECT d.register_id, d.at,
-         max(d.kwh) FILTER (WHERE d.direction = 'import'), max(d.quality) FILTER (WHERE d.direction = 'import'),
-         bool_or(d.partial) FILTER (WHERE d.direction = 'import'),
-         max(d.kwh) FILTER (WHERE d.direction = 'export'), max(d.quality) FILTER (WHERE d.direction = 'export'),
-         bool_or(d.partial) FILTER (WHERE d.direction = 'export'),
-         false
-    FROM pg_temp.hh_derived d WHERE d.kind = 'hh'
-   GROUP BY d.register_id, d.at;
-  UPDATE pg_temp.hh_merged m SET present = true FROM pg_temp.hh_existing e WHERE e.register_id = m.register_id AND e.at = m.at;
   UPDATE flows.register_interval_hh h SET
     import_kwh = coalesce(m.import_kwh, h.import_kwh),
     import_quality = coalesce(m.import_quality, h.import_quality),
@@ -644,12 +631,28 @@ BEGIN
     export_kwh = coalesce(m.export_kwh, h.export_kwh),
     export_quality = coalesce(m.export_quality, h.export_quality),
     export_partial = coalesce(m.export_partial, h.export_partial)
-    FROM pg_temp.hh_existing e JOIN pg_temp.hh_merged m ON m.register_id = e.register_id AND m.at = e.at
-   WHERE h.register_id = e.register_id AND h.timestamp = e.at;
+    FROM (SELECT d.register_id, d.at,
+                 max(d.kwh) FILTER (WHERE d.direction = 'import') AS import_kwh,
+                 max(d.quality) FILTER (WHERE d.direction = 'import') AS import_quality,
+                 bool_or(d.partial) FILTER (WHERE d.direction = 'import') AS import_partial,
+                 max(d.kwh) FILTER (WHERE d.direction = 'export') AS export_kwh,
+                 max(d.quality) FILTER (WHERE d.direction = 'export') AS export_quality,
+                 bool_or(d.partial) FILTER (WHERE d.direction = 'export') AS export_partial
+            FROM pg_temp.hh_existing e
+            JOIN pg_temp.hh_derived d ON d.register_id = e.register_id AND d.at = e.at AND d.kind = 'hh'
+           GROUP BY d.register_id, d.at) m
+   WHERE h.register_id = m.register_id AND h.timestamp = m.at;
   INSERT INTO flows.register_interval_hh
          (register_id, timestamp, import_kwh, import_quality, import_partial, export_kwh, export_quality, export_partial)
-  SELECT register_id, at, import_kwh, import_quality, import_partial, export_kwh, export_quality, export_partial
-    FROM pg_temp.hh_merged WHERE NOT present;
+  SELECT d.register_id, d.at,
+         max(d.kwh) FILTER (WHERE d.direction = 'import'), max(d.quality) FILTER (WHERE d.direction = 'import'),
+         bool_or(d.partial) FILTER (WHERE d.direction = 'import'),
+         max(d.kwh) FILTER (WHERE d.direction = 'export'), max(d.quality) FILTER (WHERE d.direction = 'export'),
+         bool_or(d.partial) FILTER (WHERE d.direction = 'export')
+    FROM pg_temp.hh_derived d
+   WHERE d.kind = 'hh'
+     AND NOT EXISTS (SELECT FROM pg_temp.hh_existing e WHERE e.register_id = d.register_id AND e.at = d.at)
+   GROUP BY d.register_id, d.at;
   DELETE FROM flows.register_interval_hh h USING pg_temp.hh_windows w
    WHERE h.register_id = w.register_id AND h.timestamp >= w.window_start AND h.timestamp < w.window_end
      AND h.import_kwh IS NULL AND h.export_kwh IS NULL;
