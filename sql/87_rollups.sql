@@ -172,8 +172,9 @@ END
 $$;
 INSERT INTO flows.rollup_members SELECT * FROM flows.rollup_membership ON CONFLICT DO NOTHING;
 
--- VEE adjustments change the value in force.
-CREATE FUNCTION flows.log_adjustments() RETURNS trigger
+-- Rows of a register-keyed table that change what the roll-ups sum (VEE
+-- adjustments and flags), from a transition table named changed_rows.
+CREATE FUNCTION flows.log_rollup_changes() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, flows AS $$
 BEGIN
   PERFORM flows.invalidate_rollups(array_agg(register_id), array_agg(first_at), array_agg(last_at))
@@ -182,7 +183,7 @@ BEGIN
 END
 $$;
 CREATE TRIGGER log_adjustments AFTER INSERT ON flows.hh_adjustments
-  REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION flows.log_adjustments();
+  REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION flows.log_rollup_changes();
 
 -- Deleting a register (a cascade, from inside another trigger) takes its audit with it.
 CREATE FUNCTION flows.refuse_adjustment_changes() RETURNS trigger

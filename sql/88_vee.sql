@@ -15,18 +15,10 @@ COMMENT ON COLUMN flows.hh_adjustments.previous_kwh IS
 
 -- A flag sets the questionable bit of a value, so an 'actual' value stops
 -- being all_actual in the roll-ups: flag changes invalidate them too.
-CREATE FUNCTION flows.log_flag_changes() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, flows AS $$
-BEGIN
-  PERFORM flows.invalidate_rollups(array_agg(register_id), array_agg(first_at), array_agg(last_at))
-     FROM (SELECT register_id, min(timestamp) AS first_at, max(timestamp) AS last_at FROM changed_rows GROUP BY 1) c;
-  RETURN NULL;
-END
-$$;
 CREATE TRIGGER log_flag_inserts AFTER INSERT ON flows.hh_flags
-  REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION flows.log_flag_changes();
+  REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION flows.log_rollup_changes();
 CREATE TRIGGER log_flag_deletes AFTER DELETE ON flows.hh_flags
-  REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION flows.log_flag_changes();
+  REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION flows.log_rollup_changes();
 
 -- Shared refusals: 22004 for a missing argument, 22023 for a broken rule,
 -- P0002 for an unknown register; each message names the function and field.

@@ -857,8 +857,9 @@ END
 $$;
 INSERT INTO flows.rollup_members SELECT * FROM flows.rollup_membership ON CONFLICT DO NOTHING;
 
--- VEE adjustments change the value in force.
-CREATE FUNCTION flows.log_adjustments() RETURNS trigger
+-- Rows of a register-keyed table that change what the roll-ups sum (VEE
+-- adjustments and flags), from a transition table named changed_rows.
+CREATE FUNCTION flows.log_rollup_changes() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, flows AS $$
 BEGIN
   PERFORM flows.invalidate_rollups(array_agg(register_id), array_agg(first_at), array_agg(last_at))
@@ -867,7 +868,7 @@ BEGIN
 END
 $$;
 CREATE TRIGGER log_adjustments AFTER INSERT ON flows.hh_adjustments
-  REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION flows.log_adjustments();
+  REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION flows.log_rollup_changes();
 
 -- Deleting a register (a cascade, from inside another trigger) takes its audit with it.
 CREATE FUNCTION flows.refuse_adjustment_changes() RETURNS trigger
@@ -1213,18 +1214,10 @@ COMMENT ON COLUMN flows.hh_adjustments.previous_kwh IS
 
 -- A flag sets the questionable bit of a value, so an 'actual' value stops
 -- being all_actual in the roll-ups: flag changes invalidate them too.
-CREATE FUNCTION flows.log_flag_changes() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, flows AS $$
-BEGIN
-  PERFORM flows.invalidate_rollups(array_agg(register_id), array_agg(first_at), array_agg(last_at))
-     FROM (SELECT register_id, min(timestamp) AS first_at, max(timestamp) AS last_at FROM changed_rows GROUP BY 1) c;
-  RETURN NULL;
-END
-$$;
 CREATE TRIGGER log_flag_inserts AFTER INSERT ON flows.hh_flags
-  REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION flows.log_flag_changes();
+  REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION flows.log_rollup_changes();
 CREATE TRIGGER log_flag_deletes AFTER DELETE ON flows.hh_flags
-  REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION flows.log_flag_changes();
+  REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION flows.log_rollup_changes();
 
 -- Shared refusals: 22004 for a missing argument, 22023 for a broken rule,
 -- P0002 for an unknown register; each message names the function and field.
