@@ -8,6 +8,8 @@ pub(crate) mod aggregates;
 mod api;
 mod energy;
 mod hh;
+mod hh_changes;
+mod numeric;
 mod queue;
 mod settings;
 mod types;
@@ -110,6 +112,12 @@ pgrx::extension_sql_file!(
     "../sql/89_grafana.sql",
     name = "grafana",
     requires = ["vee"]
+);
+// 0.3.0: profile logs as days, one derivation call per register.
+pgrx::extension_sql_file!(
+    "../sql/91_profile_days.sql",
+    name = "profile_days",
+    requires = ["grafana"]
 );
 pgrx::extension_sql_file!("../sql/90_finalize.sql", name = "finalize", finalize);
 

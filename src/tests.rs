@@ -94,6 +94,44 @@ fn numeric_digits_read_like_their_text() {
         let n: pgrx::AnyNumeric = text.parse().unwrap();
         let d = pgrx::IntoDatum::into_datum(n).unwrap();
         let expected = flows_energy::micro_kwh_from_decimal(&text).ok();
-        assert_eq!(crate::aggregates::energy::numeric_micro(d), expected, "numeric {text}");
+        assert_eq!(crate::numeric::numeric_micro(d), expected, "numeric {text}");
     }
+}
+
+#[pg_test]
+fn numerics_written_from_micro_kwh_equal_those_postgres_makes() {
+    let mut values: Vec<i64> = vec![0, 1, -1, 99, 100, 9_999, 10_000, 213_000, 1_000_000, 1_000_500_000,
+        10_000_000_000, 12_345_678_123_456, -2_500_000, 99_999_999_999_999, i64::MAX, i64::MIN + 1];
+    values.extend((0..2000_i64).map(|i| {
+        let spread = (i128::from(i) * 7_919_993).pow(2) % 10_i128.pow((i % 15) as u32 + 1);
+        i64::try_from(spread).unwrap() * if i % 3 == 0 { -1 } else { 1 }
+    }));
+    for micro in values {
+        let d = crate::numeric::micro_numeric(micro);
+        let text = flows_energy::micro_kwh_to_decimal(micro);
+        let n = unsafe { <pgrx::AnyNumeric as pgrx::FromDatum>::from_datum(d, false) }.unwrap();
+        assert_eq!(n.to_string(), text, "{micro}");
+        assert_eq!(crate::numeric::numeric_micro(d), Some(micro), "{micro}");
+        // Same value, scale and bytes as numeric_in (so hashing, equality
+        // and dumps cannot tell them apart).
+        let same = Spi::get_one_with_args::<bool>(
+            "SELECT $1 = $2::numeric AND scale($1) = 6 AND numeric_send($1) = numeric_send($2::numeric)
+                    AND hash_numeric($1) = hash_numeric($2::numeric)",
+            &[n.into(), text.clone().into()],
+        )
+        .unwrap()
+        .unwrap();
+        assert!(same, "{micro} = {text}");
+    }
+    // In a column's type: numeric(15,4) rounds half away from zero to four
+    // decimals and keeps the column's scale; numeric(14,6) refuses 9 integer digits.
+    let typmod = |p: i32, s: i32| ((p << 16) | s) + 4;
+    for (micro, expected) in [(7_000_000, "7.0000"), (1_234_550, "1.2346"), (-1_234_550, "-1.2346"), (49, "0.0000")] {
+        let d = crate::numeric::micro_numeric_typmod(micro, typmod(15, 4)).unwrap();
+        let n = unsafe { <pgrx::AnyNumeric as pgrx::FromDatum>::from_datum(d, false) }.unwrap();
+        assert_eq!(n.to_string(), expected, "{micro}");
+    }
+    assert!(crate::numeric::micro_numeric_typmod(99_999_999_999_999, typmod(14, 6)).is_some());
+    assert!(crate::numeric::micro_numeric_typmod(100_000_000_000_000, typmod(14, 6)).is_none());
+    assert!(crate::numeric::micro_numeric_typmod(-100_000_000_000_000, typmod(14, 6)).is_none());
 }

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# Upgrade from the previous release: a database created with flows_ext 0.1.0
-# (its install script is kept in tests/upgrade/) and holding data is updated
-# with ALTER EXTENSION flows_ext UPDATE; its schema must then equal a fresh
-# install's, its data must survive, and the new pipeline must work on it.
+# Upgrade from every earlier release: a database created with flows_ext
+# 0.1.0 or 0.2.0 (their install scripts are kept in tests/upgrade/) and
+# holding data is updated with ALTER EXTENSION flows_ext UPDATE; its schema
+# must then equal a fresh install's, its data must survive, and the
+# pipeline must work on it.
 # Usage: upgrade.sh PORT (a cluster with flows_ext installed; TimescaleDB optional).
 set -euo pipefail
 port=$1
 here=$(cd "$(dirname "$0")" && pwd)
 pg_config=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
-old=0.1.0
-install -m 644 "$here/upgrade/flows_ext--$old.sql" "$("$pg_config" --sharedir)/extension/"
+for old in 0.1.0 0.2.0; do
+  install -m 644 "$here/upgrade/flows_ext--$old.sql" "$("$pg_config" --sharedir)/extension/"
+done
 psql=(psql -X -q -v ON_ERROR_STOP=1 -h /tmp -p "$port" -U postgres)
 cleanup() {
   "${psql[@]}" -d postgres -c "DROP DATABASE IF EXISTS flows_upgraded" -c "DROP DATABASE IF EXISTS flows_fresh" >/dev/null 2>&1 || true
@@ -17,33 +19,34 @@ cleanup() {
 trap cleanup EXIT
 cleanup
 timescaledb=$("${psql[@]}" -At -d flows -c "SELECT count(*) FROM pg_extension WHERE extname = 'timescaledb'")
-for db in flows_upgraded flows_fresh; do
-  "${psql[@]}" -d postgres -c "CREATE DATABASE $db" -c "ALTER DATABASE $db SET search_path = \"\$user\", public, flows"
-  [ "$timescaledb" = 1 ] && "${psql[@]}" -d "$db" -c "CREATE EXTENSION timescaledb" 2>&1 | grep -v NOTICE || true
-done
+fail=0
+check() { # check DESCRIPTION QUERY: the query must return t
+  if [ "$("${psql[@]}" -At -d flows_upgraded -c "$2")" = t ]; then echo "ok - upgrade: $1"; else echo "not ok - upgrade: $1"; fail=1; fi
+}
+create_db() {
+  "${psql[@]}" -d postgres -c "CREATE DATABASE $1" -c "ALTER DATABASE $1 SET search_path = \"\$user\", public, flows"
+  [ "$timescaledb" = 1 ] && "${psql[@]}" -d "$1" -c "CREATE EXTENSION timescaledb" 2>&1 | grep -v NOTICE || true
+}
+create_db flows_fresh
 "${psql[@]}" -d flows_fresh -c "CREATE EXTENSION flows_ext"
 new=$("${psql[@]}" -At -d flows_fresh -c "SELECT extversion FROM pg_extension WHERE extname = 'flows_ext'")
 
+# 0.1.0: hourly reads, not yet derived (0.1.0 had no derivation).
+create_db flows_upgraded
 "${psql[@]}" -d flows_upgraded <<SQL
-CREATE EXTENSION flows_ext VERSION '$old';
+CREATE EXTENSION flows_ext VERSION '0.1.0';
 \ir $here/sql/fixtures.psql
 INSERT INTO flows.register_import (register_id, timestamp, read_kwh)
   SELECT '00000000-0000-0000-0000-000000000101', g, 100 + extract(epoch FROM g - '2024-01-01') / 7200
     FROM generate_series('2024-01-01'::timestamptz, '2024-01-03', '1 hour') g;
 ALTER EXTENSION flows_ext UPDATE;
 SQL
-
-fail=0
-check() { # check DESCRIPTION QUERY: the query must return t
-  if [ "$("${psql[@]}" -At -d flows_upgraded -c "$2")" = t ]; then echo "ok - upgrade: $1"; else echo "not ok - upgrade: $1"; fail=1; fi
-}
-check "$old -> $new" "SELECT extversion = '$new' FROM pg_extension WHERE extname = 'flows_ext'"
+check "0.1.0 -> $new" "SELECT extversion = '$new' FROM pg_extension WHERE extname = 'flows_ext'"
 check "reads kept" "SELECT count(*) = 49 FROM flows.register_import"
 check "reads recorded before the upgrade are queued and derived" "SELECT periods = 96 FROM flows.refresh_hh()"
 check "... conserving their energy" "SELECT sum(import_kwh) = 24 FROM flows.register_interval_hh"
 check "roll-ups work" "SELECT (SELECT entities FROM flows.refresh_rollups()) = 4
       AND (SELECT sum(total_import_kwh) FROM flows.circuit_interval_daily) = 24"
-
 # The extension as the catalogs see it (pg_dump skips extension members):
 # members, columns, constraints, indexes, functions, aggregates, views,
 # triggers, enum labels, comments and the tables pg_dump keeps.
@@ -92,8 +95,42 @@ SELECT * FROM (
 ) s(kind, name, definition) ORDER BY 1, 2, 3;
 SQL
 }
+if ! diff <(schema flows_fresh) <(schema flows_upgraded) > /tmp/flows-upgrade.diff; then
+  echo "not ok - upgrade: schemas differ after 0.1.0 -> $new (< fresh, > upgraded):"; head -40 /tmp/flows-upgrade.diff; fail=1
+fi
+"${psql[@]}" -d postgres -c "DROP DATABASE flows_upgraded" >/dev/null
+
+# 0.2.0: reads and profile points (then rows of register_import), derived.
+create_db flows_upgraded
+"${psql[@]}" -d flows_upgraded <<SQL
+CREATE EXTENSION flows_ext VERSION '0.2.0';
+\ir $here/sql/fixtures.psql
+INSERT INTO flows.register_import (register_id, timestamp, read_kwh)
+  SELECT '00000000-0000-0000-0000-000000000101', g, 100 + extract(epoch FROM g - '2024-01-01') / 7200
+    FROM generate_series('2024-01-01'::timestamptz, '2024-01-03', '1 hour') g;
+INSERT INTO flows.register_import (register_id, timestamp, read_kwh, source)
+  SELECT '00000000-0000-0000-0000-000000000101', g, 200 + extract(epoch FROM g - '2024-01-04') / 3600, 'profile'
+    FROM generate_series('2024-01-04 12:00'::timestamptz, '2024-01-05 12:00', '30 minutes') g;
+INSERT INTO flows.register_export (register_id, timestamp, read_kwh, source)
+  SELECT '00000000-0000-0000-0000-000000000101', g, 7, 'profile'
+    FROM generate_series('2024-01-04 23:00'::timestamptz, '2024-01-05 01:00', '30 minutes') g;
+\o /dev/null
+SELECT * FROM flows.refresh_hh();
+\o
+CREATE TABLE public.hh_before AS SELECT * FROM flows.register_interval_hh;
+ALTER EXTENSION flows_ext UPDATE;
+SQL
+check "0.2.0 -> $new" "SELECT extversion = '$new' FROM pg_extension WHERE extname = 'flows_ext'"
+check "profile points moved into their days (import 2 days, export 2 days)" "SELECT count(*) = 4 FROM flows.register_profile_days"
+check "... all 54 of them, and no register read lost" "SELECT (SELECT count(*) FROM flows.register_reads WHERE source = 'profile') = 54
+      AND (SELECT count(*) FROM flows.register_import) = 49 AND NOT EXISTS (SELECT FROM flows.register_export)"
+check "the move is derived again" "SELECT channels = 2 FROM flows.refresh_hh()"
+check "... into the same half hours" "SELECT NOT EXISTS (SELECT * FROM public.hh_before EXCEPT SELECT * FROM flows.register_interval_hh)
+      AND NOT EXISTS (SELECT * FROM flows.register_interval_hh EXCEPT SELECT * FROM public.hh_before)"
+"${psql[@]}" -d flows_upgraded -c "DROP TABLE public.hh_before" >/dev/null
+
 if diff <(schema flows_fresh) <(schema flows_upgraded) > /tmp/flows-upgrade.diff; then
-  echo "ok - upgrade: the upgraded catalog equals a fresh install of $new ($(schema flows_fresh | wc -l) objects and attributes)"
+  echo "ok - upgrade: the catalog upgraded from 0.1.0 and 0.2.0 equals a fresh install of $new ($(schema flows_fresh | wc -l) objects and attributes)"
 else
   echo "not ok - upgrade: schemas differ (< fresh, > upgraded):"; head -40 /tmp/flows-upgrade.diff; fail=1
 fi

@@ -4,6 +4,7 @@
 //! order and any split), owned by the aggregate's memory context.
 
 use super::state::{adopt, agg_context, composite, state_arg};
+use crate::numeric::numeric_micro;
 use crate::types::fmgr::{arg_datum, raise, return_bytea, return_numeric, v1_functions};
 use flows_energy::advance::RegisterSpec;
 use flows_energy::energy_agg::{EnergyAgg, EnergySummary};
@@ -17,57 +18,6 @@ fn numeric_text(d: pg_sys::Datum) -> String {
     let n = unsafe { <pgrx::AnyNumeric as pgrx::FromDatum>::from_datum(d, false) }
         .expect("numeric is not null");
     n.to_string()
-}
-
-/// A numeric as micro-kWh, read straight from its base-10000 digits (the
-/// text round trip cost more than the aggregate itself). `None` for NaN,
-/// infinities, more than 6 decimals or out of i64 range: the caller then
-/// takes the text path, which says what is wrong.
-pub(crate) fn numeric_micro(d: pg_sys::Datum) -> Option<i64> {
-    unsafe {
-        let v = pg_sys::pg_detoast_datum_packed(d.cast_mut_ptr());
-        let len = pgrx::varlena::varsize_any_exhdr(v);
-        let data = pgrx::varlena::vardata_any(v).cast::<u8>();
-        let u16_at = |off: usize| u16::from_ne_bytes([*data.add(off), *data.add(off + 1)]);
-        let header = u16_at(0);
-        let (negative, weight, digits_at) = match header & 0xC000 {
-            0xC000 => return None, // NaN or ±infinity
-            0x8000 => {
-                // short format: sign 0x2000, weight in 7 bits (sign 0x0040)
-                let w = (header & 0x003F) as i32 | if header & 0x0040 != 0 { !0x003F } else { 0 };
-                (header & 0x2000 != 0, w, 2)
-            }
-            sign => (
-                sign == 0x4000,
-                i16::from_ne_bytes(u16_at(2).to_ne_bytes()) as i32,
-                4,
-            ),
-        };
-        let ndigits = len.saturating_sub(digits_at) / 2;
-        let mut micro: i128 = 0;
-        for i in 0..ndigits {
-            let digit = i128::from(u16_at(digits_at + 2 * i));
-            // digit × 10000^(weight − i) × 10^6 = digit × 10^(4(weight − i) + 6)
-            let exp = 4 * (weight - i as i32) + 6;
-            let term = if exp >= 0 {
-                if exp > 30 {
-                    return None;
-                }
-                digit.checked_mul(10i128.pow(exp as u32))?
-            } else {
-                let div = 10i128.pow((-exp) as u32);
-                if digit % div != 0 {
-                    return None;
-                }
-                digit / div
-            };
-            micro = micro.checked_add(term)?;
-        }
-        if v.cast::<pg_sys::Datum>() != d.cast_mut_ptr::<pg_sys::Datum>() {
-            pg_sys::pfree(v.cast());
-        }
-        i64::try_from(if negative { -micro } else { micro }).ok()
-    }
 }
 
 fn kwh_arg(fcinfo: pg_sys::FunctionCallInfo, n: usize, what: &str) -> Option<i64> {

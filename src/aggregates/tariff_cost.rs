@@ -5,7 +5,7 @@
 //! rounding at the end), owned by the aggregate's memory context.
 
 use super::completeness::{arg_is_null, instant_text, period_start_arg};
-use super::energy::numeric_micro;
+use crate::numeric::numeric_micro;
 use super::state::{adopt, agg_context, composite, state_arg};
 use crate::types::fmgr::{arg_datum, arg_fixed, raise, return_bytea, return_numeric, v1_functions};
 use flows_core::tariff::{Tariff as MeterTariff, TARIFF_BYTES};

@@ -56,9 +56,9 @@ SELECT is((SELECT count(*)::int FROM flows.commands c WHERE c.meter_id = (SELECT
             AND (e2e.finished(c.id, '60 seconds')).status = 'succeeded'), 2, 'event log and profile log reads succeed');
 SELECT ok(EXISTS (SELECT FROM flows.meter_event_log e JOIN flows.meter_registry m ON m.id = e.meter_id WHERE m.serial::text = 'EML2200000003'),
   'events landed in meter_event_log');
-SELECT ok((SELECT count(*) FROM flows.register_import i JOIN flows.meter_registers r ON r.register_id = i.register_id
+SELECT ok((SELECT count(*) FROM flows.register_reads i JOIN flows.meter_registers r ON r.register_id = i.register_id
             JOIN flows.meter_registry m ON m.id = r.meter_id WHERE m.serial::text = 'EML2200000003' AND i.source = 'profile') >= 40,
-  'a day of profile points landed as profile reads');
+  'a day of profile points landed in register_profile_days');
 
 -- Writes.
 SELECT (flows_api.request_meter_write('EML2200000004', 'backlight_write', '{"setting": 30}')).id AS bl \gset

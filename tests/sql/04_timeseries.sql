@@ -18,10 +18,10 @@ SELECT is(
   (SELECT count(*)::int FROM flows.timeseries_tables() t
     WHERE EXISTS (SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                    WHERE c.oid = t.table_name AND n.nspname = 'flows')),
-  12, 'twelve time-series tables are listed: nine from DOMAIN.md and three roll-up grains');
+  13, 'thirteen time-series tables are listed: nine from DOMAIN.md, profile-log days and three roll-up grains');
 
 SELECT CASE WHEN (SELECT present FROM ts_here) THEN
-  is(pg_temp.hypertables_in_flows(), 12,
+  is(pg_temp.hypertables_in_flows(), 13,
      'with TimescaleDB every time-series table is a hypertable')
 ELSE
   throws_ok('SELECT flows.enable_timescaledb()', '42704', 'TimescaleDB is not installed in this database',

@@ -21,24 +21,24 @@ $$;
 
 -- Register 101 (in circuit ca): clean profile points every half hour from
 -- 2025-01-09 to 2025-01-14 (GMT: settlement date = UTC date, 48 periods).
-INSERT INTO flows.register_import (register_id, timestamp, read_kwh, source)
-SELECT '00000000-0000-0000-0000-000000000101', t, 1000 + sum(0.25 + 0.05 * (k % 4)) OVER (ORDER BY k) - 0.25, 'profile'
-  FROM generate_series(0, 240) k, LATERAL (SELECT '2025-01-09 00:00+00'::timestamptz + k * interval '30 minutes' AS t) x;
+SELECT flows.record_profile_points('00000000-0000-0000-0000-000000000101', 'import', array_agg(t ORDER BY k), array_agg(v ORDER BY k))
+  FROM (SELECT k, t, 1000 + sum(0.25 + 0.05 * (k % 4)) OVER (ORDER BY k) - 0.25 AS v
+          FROM generate_series(0, 240) k, LATERAL (SELECT '2025-01-09 00:00+00'::timestamptz + k * interval '30 minutes' AS t) x) p;
 -- Register 201: the same span with a 6 kWh spike in the half hour from
 -- 2025-01-10 12:00, eight 0 kWh half hours from 2025-01-11 02:00, a
 -- reversal at 2025-01-11 20:00, and on 2025-01-12 a register read 2 kWh
 -- above the profile (profile points win in the derivation, not in the
 -- register advance).
+SELECT flows.record_profile_points('00000000-0000-0000-0000-000000000201', 'import', array_agg(t ORDER BY k), array_agg(v ORDER BY k))
+  FROM (SELECT k, t,
+               2000 + sum(CASE WHEN t = '2025-01-10 12:30+00' THEN 6
+                               WHEN t > '2025-01-11 02:00+00' AND t <= '2025-01-11 06:00+00' THEN 0
+                               WHEN t = '2025-01-11 20:00+00' THEN -3
+                               ELSE 0.2 + 0.1 * (k % 3) END) OVER (ORDER BY k) AS v
+          FROM generate_series(0, 240) k, LATERAL (SELECT '2025-01-09 00:00+00'::timestamptz + k * interval '30 minutes' AS t) x) p;
 INSERT INTO flows.register_import (register_id, timestamp, read_kwh, source)
-SELECT '00000000-0000-0000-0000-000000000201', t,
-       2000 + sum(CASE WHEN t = '2025-01-10 12:30+00' THEN 6
-                       WHEN t > '2025-01-11 02:00+00' AND t <= '2025-01-11 06:00+00' THEN 0
-                       WHEN t = '2025-01-11 20:00+00' THEN -3
-                       ELSE 0.2 + 0.1 * (k % 3) END) OVER (ORDER BY k), 'profile'
-  FROM generate_series(0, 240) k, LATERAL (SELECT '2025-01-09 00:00+00'::timestamptz + k * interval '30 minutes' AS t) x;
-INSERT INTO flows.register_import (register_id, timestamp, read_kwh, source)
-SELECT register_id, '2025-01-12 12:10+00', read_kwh + 2, 'sync' FROM flows.register_import
- WHERE register_id = '00000000-0000-0000-0000-000000000201' AND timestamp = '2025-01-12 12:00+00';
+SELECT register_id, '2025-01-12 12:10+00', read_kwh + 2, 'sync' FROM flows.register_reads
+ WHERE register_id = '00000000-0000-0000-0000-000000000201' AND direction = 'import' AND timestamp = '2025-01-12 12:00+00';
 SELECT lives_ok($$SELECT * FROM flows.refresh_hh()$$, 'half hours derived from the reads');
 -- Three half hours of 201 lost (2025-01-13 03:00 to 04:30).
 DELETE FROM flows.register_interval_hh WHERE register_id = '00000000-0000-0000-0000-000000000201'
@@ -127,8 +127,8 @@ SELECT results_eq($$SELECT timestamp, kwh, method FROM estimated ORDER BY 1$$,
            ('2025-01-13 04:00+00', 0.33, 'linear_interpolation_scaled')$$,
   'a short gap is interpolated between its neighbours (0.2 and 0.3) and scaled to the register advance');
 SELECT is((SELECT sum(kwh) FROM estimated),
-  (SELECT max(read_kwh) - min(read_kwh) FROM flows.register_import
-    WHERE register_id = '00000000-0000-0000-0000-000000000201' AND timestamp IN ('2025-01-13 03:00+00', '2025-01-13 04:30+00')),
+  (SELECT max(read_kwh) - min(read_kwh) FROM flows.register_reads
+    WHERE register_id = '00000000-0000-0000-0000-000000000201' AND direction = 'import' AND timestamp IN ('2025-01-13 03:00+00', '2025-01-13 04:30+00')),
   'the estimates sum exactly to the register advance over the gap');
 SELECT results_eq($$SELECT kind, method, reason, created_by, previous_kwh FROM flows.hh_adjustments ORDER BY id LIMIT 1$$,
   $$VALUES ('estimate', 'linear_interpolation_scaled', 'short gap filled by linear interpolation (VEE)', current_user, NULL::numeric)$$,

@@ -42,9 +42,8 @@ SELECT results_eq($$SELECT timestamp, import_kwh FROM flows.register_interval_hh
   'a late read is placed where it belongs');
 
 -- Rule 7: profile points are authoritative; a read inside a period they bound is superseded.
-INSERT INTO flows.register_import (register_id, timestamp, read_kwh, source)
-SELECT twin_a, t, v, 'profile' FROM ids, (VALUES ('2025-02-01 00:00+00'::timestamptz, 10.0), ('2025-02-01 00:30+00', 10.5),
-                                                 ('2025-02-01 01:00+00', 11.25)) r(t, v);
+SELECT flows.record_profile_points(twin_a, 'import', ARRAY['2025-02-01 00:00+00', '2025-02-01 00:30+00', '2025-02-01 01:00+00']::timestamptz[],
+                                   ARRAY[10.0, 10.5, 11.25]) FROM ids;
 INSERT INTO flows.register_import (register_id, timestamp, read_kwh)
 SELECT twin_a, t, v FROM ids, (VALUES ('2025-02-01 00:45+00'::timestamptz, 10.9), ('2025-02-01 01:20+00', 11.5)) r(t, v);
 SELECT lives_ok($$SELECT * FROM flows.refresh_hh()$$, 'profile points derived');
@@ -54,9 +53,9 @@ SELECT results_eq($$SELECT timestamp, import_kwh, import_quality::text, import_p
            ('2025-02-01 00:30+00', 0.750000, 'actual', false),
            ('2025-02-01 01:00+00', 0.250000, 'estimated', true)$$,
   'profile-bounded half hours are actual; the read at 00:45 is superseded; the tail is estimated and partial');
-SELECT throws_ok($$INSERT INTO flows.register_import (register_id, timestamp, read_kwh, source)
-                   SELECT twin_a, '2025-02-01 01:10+00', 11.3, 'profile' FROM ids$$,
-  '23514', NULL, 'a profile point off the half-hour grid is refused');
+SELECT throws_ok($$SELECT flows.record_profile_points(twin_a, 'import', ARRAY['2025-02-01 01:10+00'::timestamptz], ARRAY[11.3]) FROM ids$$,
+  '23514', 'record_profile_points: at[1] = 2025-02-01 01:10:00+00 is not on a half-hour boundary',
+  'a profile point off the half-hour grid is refused');
 
 -- Rule 4: rollover with the register maximum configured per register; reversal otherwise.
 INSERT INTO flows.register_import (register_id, timestamp, read_kwh)

@@ -16,12 +16,12 @@ SELECT results_eq($$SELECT level::text, entity_id, register_id FROM flows.rollup
   'members follow the topology: circuit registers, property meters, site circuits, ESCO meters');
 
 -- Profile points every half hour, 0.5 kWh each, across both UK clock changes of 2025.
-INSERT INTO flows.register_import (register_id, timestamp, read_kwh, source)
-SELECT '00000000-0000-0000-0000-000000000101', t, 1000 + 0.5 * row_number() OVER (ORDER BY t), 'profile'
-  FROM generate_series('2025-03-29 00:00+00'::timestamptz, '2025-04-01 00:00+00', '30 minutes') t;
-INSERT INTO flows.register_import (register_id, timestamp, read_kwh, source)
-SELECT '00000000-0000-0000-0000-000000000201', t, 5000 + 0.25 * row_number() OVER (ORDER BY t), 'profile'
-  FROM generate_series('2025-10-25 00:00+00'::timestamptz, '2025-10-28 00:00+00', '30 minutes') t;
+SELECT flows.record_profile_points('00000000-0000-0000-0000-000000000101', 'import', array_agg(t ORDER BY t),
+                                   array_agg(1000 + 0.5 * n ORDER BY t))
+  FROM generate_series('2025-03-29 00:00+00'::timestamptz, '2025-04-01 00:00+00', '30 minutes') WITH ORDINALITY g(t, n);
+SELECT flows.record_profile_points('00000000-0000-0000-0000-000000000201', 'import', array_agg(t ORDER BY t),
+                                   array_agg(5000 + 0.25 * n ORDER BY t))
+  FROM generate_series('2025-10-25 00:00+00'::timestamptz, '2025-10-28 00:00+00', '30 minutes') WITH ORDINALITY g(t, n);
 SELECT lives_ok($$SELECT * FROM flows.refresh_hh()$$, 'half hours derived');
 
 SELECT results_eq($$SELECT bucket, total_import_kwh, periods, expected_periods FROM flows.site_interval_daily ORDER BY 1$$,

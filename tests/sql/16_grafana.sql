@@ -6,8 +6,8 @@ SELECT plan(11);
 
 -- Register 101 (circuit 'Plot power', property WL-01, meter EML2137580826): 1 kWh per half hour
 -- from 2025-01-01 00:00 to 04:00 UTC, from profile points.
-INSERT INTO flows.register_import (register_id, timestamp, read_kwh, source)
-SELECT '00000000-0000-0000-0000-000000000101', t, extract(epoch FROM t - '2025-01-01 00:00+00') / 1800, 'profile'
+SELECT flows.record_profile_points('00000000-0000-0000-0000-000000000101', 'import', array_agg(t),
+                                   array_agg(extract(epoch FROM t - '2025-01-01 00:00+00') / 1800))
   FROM generate_series('2025-01-01 00:00+00'::timestamptz, '2025-01-01 04:00+00', '30 minutes') t;
 SELECT lives_ok($$SELECT * FROM flows.refresh_hh()$$, 'derived');
 
