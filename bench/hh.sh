@@ -2,7 +2,8 @@
 # Benchmark of the half-hourly pipeline (a README command, not a test), on a
 # release build with TimescaleDB in its own cluster (port 55437):
 #  1. HH ingest: REGISTERS registers x DAYS days of profile points COPYed into
-#     flows.register_import and derived by flows.refresh_hh(), against COPY of
+#     flows.register_profile_days (a row per register and day, as profile logs
+#     are read) and derived by flows.refresh_hh(), against COPY of
 #     the same number of half-hourly rows into a bare hypertable; then two
 #     floors of any pipeline that keeps register_interval_hh: the rows COPYed
 #     into a bare hypertable with its primary key, and COPYed straight into
@@ -56,13 +57,24 @@ INSERT INTO flows.circuit_register
   SELECT ('00000000-0000-0000-0003-' || lpad(to_hex((g - 1) / 10), 12, '0'))::uuid, ('00000000-0000-0000-0002-' || lpad(to_hex(g), 12, '0'))::uuid
     FROM generate_series(1, $REGISTERS) g;
 -- Profile points: DAYS days (+ the closing point) and then one more day; HH rows for the bare table.
-COPY (SELECT r.register_id, t, round((1000 + extract(epoch FROM t - '2025-06-01') / 1800 * (0.2 + (hashtext(r.register_id::text) & 255) / 1000.0))::numeric, 4), 'profile'
-        FROM flows.meter_registers r, generate_series('2025-06-01'::timestamptz, '2025-06-01'::timestamptz + interval '$DAYS days', '30 minutes') t
-       ORDER BY 1, 2)
-  TO '$data/points.csv' (FORMAT csv);
-COPY (SELECT r.register_id, t, round((1000 + extract(epoch FROM t - '2025-06-01') / 1800 * (0.2 + (hashtext(r.register_id::text) & 255) / 1000.0))::numeric, 4), 'profile'
-        FROM flows.meter_registers r, generate_series('2025-06-01'::timestamptz + interval '$DAYS days' + interval '30 minutes', '2025-06-01'::timestamptz + interval '$DAYS days' + interval '1 day', '30 minutes') t
-       ORDER BY 1, 2)
+-- the value of a register's profile at t
+CREATE FUNCTION pg_temp.profile(r uuid, t timestamptz) RETURNS numeric IMMUTABLE LANGUAGE sql AS
+  \$\$ SELECT round((1000 + extract(epoch FROM t - '2025-06-01') / 1800 * (0.2 + (hashtext(r::text) & 255) / 1000.0))::numeric, 4) \$\$;
+-- Profile days 0 .. DAYS-1 and the closing point of the last half hour (day DAYS, first slot).
+COPY (SELECT r.register_id, 'import', d,
+             ARRAY(SELECT CASE WHEN d + (i - 1) * interval '30 minutes' <= '2025-06-01'::timestamptz + interval '$DAYS days'
+                               THEN pg_temp.profile(r.register_id, d + (i - 1) * interval '30 minutes') END
+                     FROM generate_series(1, 48) i ORDER BY i)
+        FROM flows.meter_registers r, generate_series('2025-06-01'::timestamptz, '2025-06-01'::timestamptz + interval '$DAYS days', '1 day') d
+       ORDER BY 1, 3)
+  TO '$data/days.csv' (FORMAT csv);
+-- The next day: day DAYS whole, and the first point of the day after.
+COPY (SELECT r.register_id, 'import', d,
+             ARRAY(SELECT CASE WHEN d + (i - 1) * interval '30 minutes' <= '2025-06-01'::timestamptz + interval '$DAYS days' + interval '1 day'
+                               THEN pg_temp.profile(r.register_id, d + (i - 1) * interval '30 minutes') END
+                     FROM generate_series(1, 48) i ORDER BY i)
+        FROM flows.meter_registers r, generate_series('2025-06-01'::timestamptz + interval '$DAYS days', '2025-06-01'::timestamptz + interval '$DAYS days' + interval '1 day', '1 day') d
+       ORDER BY 1, 3)
   TO '$data/next_day.csv' (FORMAT csv);
 COPY (SELECT r.register_id, t, round((0.2 + (hashtext(r.register_id::text) & 255) / 1000.0)::numeric, 6)
         FROM flows.meter_registers r, generate_series('2025-06-01'::timestamptz, '2025-06-01'::timestamptz + interval '$DAYS days' - interval '30 minutes', '30 minutes') t
@@ -83,8 +95,8 @@ for _ in $(seq "$RUNS"); do
   keyed+=("$(ms -c "COPY keyed_hh FROM '$data/hh.csv' (FORMAT csv)")")
   "${psql[@]}" -d flows -c "TRUNCATE flows.register_interval_hh, flows.rollup_invalidations" -c "CHECKPOINT"
   direct+=("$(ms -c "COPY flows.register_interval_hh (register_id, timestamp, import_kwh) FROM '$data/hh.csv' (FORMAT csv)")")
-  "${psql[@]}" -d flows -c "TRUNCATE flows.register_import, flows.register_interval_hh, flows.hh_invalidations, flows.rollup_invalidations" -c "CHECKPOINT"
-  c=$(ms -c "COPY flows.register_import (register_id, timestamp, read_kwh, source) FROM '$data/points.csv' (FORMAT csv)")
+  "${psql[@]}" -d flows -c "TRUNCATE flows.register_profile_days, flows.register_interval_hh, flows.hh_invalidations, flows.rollup_invalidations" -c "CHECKPOINT"
+  c=$(ms -c "COPY flows.register_profile_days FROM '$data/days.csv' (FORMAT csv)")
   d=$(ms -c "SELECT * FROM flows.refresh_hh()")
   pipe+=("$((c + d)) $c $d")
 done
@@ -93,7 +105,7 @@ keyed_ms=$(printf '%s\n' "${keyed[@]}" | best)
 direct_ms=$(printf '%s\n' "${direct[@]}" | best)
 read -r pipe_ms copy_ms derive_ms <<<"$(printf '%s\n' "${pipe[@]}" | best)"
 derived=$("${psql[@]}" -At -d flows -c "SELECT count(*) FROM flows.register_interval_hh")
-printf 'HH ingest, %s half hours (%s registers x %s days): COPY into a bare hypertable %s ms; COPY of profile points + refresh_hh %s ms (%s + %s; %s rows); pipeline speed %.2fx of bare COPY\n' \
+printf 'HH ingest, %s half hours (%s registers x %s days): COPY into a bare hypertable %s ms; COPY of profile days + refresh_hh %s ms (%s + %s; %s rows); pipeline speed %.2fx of bare COPY\n' \
   "$rows" "$REGISTERS" "$DAYS" "$bare_ms" "$pipe_ms" "$copy_ms" "$derive_ms" "$derived" "$(echo "$bare_ms / $pipe_ms" | bc -l)"
 
 printf 'Floors of keeping register_interval_hh, the same half-hourly rows: COPY into a bare hypertable with its primary key %s ms (%.2fx); COPY into flows.register_interval_hh itself (checked, logged for the roll-ups; how history from another system is loaded) %s ms (%.2fx of bare COPY)\n' \
@@ -101,7 +113,14 @@ printf 'Floors of keeping register_interval_hh, the same half-hourly rows: COPY 
 
 initial=$(ms -c "SELECT * FROM flows.refresh_rollups()")
 "${psql[@]}" -d flows -c "VACUUM ANALYZE"
-hh_day=$(ms -c "COPY flows.register_import (register_id, timestamp, read_kwh, source) FROM '$data/next_day.csv' (FORMAT csv)" \
+# The next day merges into the last day's row (UPDATE) and starts the next.
+hh_day=$(ms -c "CREATE TEMP TABLE next_day (LIKE flows.register_profile_days)" \
+            -c "COPY next_day FROM '$data/next_day.csv' (FORMAT csv)" \
+            -c "UPDATE flows.register_profile_days d SET read_kwh = n.read_kwh FROM next_day n
+                 WHERE d.register_id = n.register_id AND d.direction = n.direction AND d.timestamp = n.timestamp" \
+            -c "INSERT INTO flows.register_profile_days SELECT n.* FROM next_day n
+                 WHERE NOT EXISTS (SELECT FROM flows.register_profile_days d
+                                    WHERE d.register_id = n.register_id AND d.direction = n.direction AND d.timestamp = n.timestamp)" \
             -c "SELECT * FROM flows.refresh_hh()")
 day=$(ms -c "SELECT * FROM flows.refresh_rollups()")
 check=$("${psql[@]}" -At -d flows -c "SELECT (SELECT sum(total_import_kwh) FROM flows.rollup_hh WHERE level = 'esco')

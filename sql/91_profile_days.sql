@@ -286,6 +286,15 @@ COMMENT ON TABLE flows.register_interval_hh IS
 CREATE OR REPLACE FUNCTION flows.log_hh_changes() RETURNS trigger
   LANGUAGE C AS 'MODULE_PATHNAME', 'log_hh_changes';
 
+-- The grid check of half hours (rule 1) as a C function: date_bin() was a
+-- twentieth of every refresh's insert.
+CREATE FUNCTION flows.on_half_hour(timestamptz) RETURNS boolean
+  IMMUTABLE STRICT PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'on_half_hour';
+COMMENT ON FUNCTION flows.on_half_hour(timestamptz) IS 'The instant is on a :00/:30 UTC boundary (DOMAIN.md rule 1).';
+ALTER TABLE flows.register_interval_hh
+  DROP CONSTRAINT register_interval_hh_on_half_hour,
+  ADD CONSTRAINT register_interval_hh_on_half_hour CHECK (flows.on_half_hour(timestamp));
+
 -- Every cumulative value of a channel: reads and profile points.
 CREATE OR REPLACE VIEW flows.register_reads AS
   SELECT register_id, 'import'::flows.energy_direction AS direction, timestamp, read_kwh, source FROM flows.register_import
@@ -337,23 +346,88 @@ CREATE OR REPLACE FUNCTION flows.refresh_hh(max_channels integer DEFAULT NULL)
 RETURNS TABLE (channels integer, periods integer, events integer)
 LANGUAGE plpgsql SET search_path = pg_catalog, flows SET work_mem = '64MB' AS $$
 DECLARE
-  -- The derivation of the channels in pg_temp.hh_contexts.
-  derivation constant text := $q$
-    SELECT d.*
-      FROM (SELECT DISTINCT c.register_id FROM pg_temp.hh_contexts c ORDER BY 1) g  -- in key order, as the index likes
-      CROSS JOIN LATERAL (SELECT * FROM flows.meter_registers r WHERE r.register_id = g.register_id) reg
-      LEFT JOIN LATERAL (SELECT * FROM pg_temp.hh_contexts c
-                          WHERE c.register_id = g.register_id AND c.direction = 'import') ci ON true
-      LEFT JOIN LATERAL (SELECT * FROM pg_temp.hh_contexts c
-                          WHERE c.register_id = g.register_id AND c.direction = 'export') ce ON true
-      LEFT JOIN LATERAL (SELECT * FROM flows.register_exchanges x WHERE x.new_register_id = g.register_id) xi ON true
-      LEFT JOIN LATERAL (SELECT * FROM flows.register_exchanges x WHERE x.old_register_id = g.register_id) xr ON true
-      CROSS JOIN LATERAL flows.derive_register_hh(
-        g.register_id, reg.register_max_kwh, reg.rollover_margin_kwh,
-        xi.exchanged_at, xi.old_final_import_kwh, xi.old_final_export_kwh, xi.new_initial_import_kwh, xi.new_initial_export_kwh,
-        xr.exchanged_at, xr.old_final_import_kwh, xr.old_final_export_kwh, xr.new_initial_import_kwh, xr.new_initial_export_kwh,
-        ci.window_start, ci.window_end, ci.read_at, ci.read_kwh, ci.profile_days, ci.profile_kwh,
-        ce.window_start, ce.window_end, ce.read_at, ce.read_kwh, ce.profile_days, ce.profile_kwh) d$q$;
+  -- Each window's context (flows_energy::Window::context): the reads in it
+  -- and the nearest on each side; the profile days overlapping it and the
+  -- nearest on each side (points beyond the context are harmless). In key
+  -- order, as the index of the half hours likes their inserts.
+  channel_contexts constant text := $q$
+    SELECT w.register_id, w.direction, w.window_start, w.window_end,
+           rc.read_at, rc.read_kwh, pc.days AS profile_days, pc.kwh AS profile_kwh
+      FROM pg_temp.hh_windows w
+      CROSS JOIN LATERAL (
+        SELECT array_agg(r.timestamp) AS read_at, array_agg(r.read_kwh) AS read_kwh FROM (
+          SELECT x.timestamp, x.read_kwh FROM flows.register_import x
+           WHERE w.direction = 'import' AND x.register_id = w.register_id AND x.timestamp BETWEEN w.window_start AND w.window_end
+          UNION ALL
+          (SELECT x.timestamp, x.read_kwh FROM flows.register_import x
+            WHERE w.direction = 'import' AND x.register_id = w.register_id AND x.timestamp < w.window_start
+            ORDER BY x.timestamp DESC LIMIT 1)
+          UNION ALL
+          (SELECT x.timestamp, x.read_kwh FROM flows.register_import x
+            WHERE w.direction = 'import' AND x.register_id = w.register_id AND x.timestamp > w.window_end
+            ORDER BY x.timestamp LIMIT 1)
+          UNION ALL
+          SELECT x.timestamp, x.read_kwh FROM flows.register_export x
+           WHERE w.direction = 'export' AND x.register_id = w.register_id AND x.timestamp BETWEEN w.window_start AND w.window_end
+          UNION ALL
+          (SELECT x.timestamp, x.read_kwh FROM flows.register_export x
+            WHERE w.direction = 'export' AND x.register_id = w.register_id AND x.timestamp < w.window_start
+            ORDER BY x.timestamp DESC LIMIT 1)
+          UNION ALL
+          (SELECT x.timestamp, x.read_kwh FROM flows.register_export x
+            WHERE w.direction = 'export' AND x.register_id = w.register_id AND x.timestamp > w.window_end
+            ORDER BY x.timestamp LIMIT 1)) r) rc
+      CROSS JOIN LATERAL (
+        SELECT array_agg(d.timestamp) AS days, array_agg(d.read_kwh) AS kwh FROM (
+          SELECT x.timestamp, x.read_kwh FROM flows.register_profile_days x
+           WHERE x.register_id = w.register_id AND x.direction = w.direction
+             AND x.timestamp BETWEEN date_bin('1 day', w.window_start, '2000-01-01 00:00+00') AND w.window_end
+          UNION ALL
+          (SELECT x.timestamp, x.read_kwh FROM flows.register_profile_days x
+            WHERE x.register_id = w.register_id AND x.direction = w.direction
+              AND x.timestamp < date_bin('1 day', w.window_start, '2000-01-01 00:00+00')
+            ORDER BY x.timestamp DESC LIMIT 1)
+          UNION ALL
+          (SELECT x.timestamp, x.read_kwh FROM flows.register_profile_days x
+            WHERE x.register_id = w.register_id AND x.direction = w.direction AND x.timestamp > w.window_end
+            ORDER BY x.timestamp LIMIT 1)) d) pc
+     ORDER BY w.register_id, w.direction$q$;
+  -- The channel's events (per channel) and the half hours of each register
+  -- (both directions side by side) from the contexts while they are at hand.
+  events_and_half_hours constant text := $q$
+    contexts AS MATERIALIZED (%s),
+    logged AS (
+      INSERT INTO pg_temp.hh_new_events
+      SELECT e.*
+        FROM contexts c
+        JOIN flows.meter_registers reg ON reg.register_id = c.register_id
+        LEFT JOIN flows.register_exchanges xi ON xi.new_register_id = c.register_id
+        LEFT JOIN flows.register_exchanges xr ON xr.old_register_id = c.register_id
+        CROSS JOIN LATERAL (SELECT c.direction = 'import' AS i, c.direction = 'export' AS x) d
+        CROSS JOIN LATERAL flows.derive_register_events(
+          c.register_id, reg.register_max_kwh, reg.rollover_margin_kwh,
+          xi.exchanged_at, xi.old_final_import_kwh, xi.old_final_export_kwh, xi.new_initial_import_kwh, xi.new_initial_export_kwh,
+          xr.exchanged_at, xr.old_final_import_kwh, xr.old_final_export_kwh, xr.new_initial_import_kwh, xr.new_initial_export_kwh,
+          CASE WHEN d.i THEN c.window_start END, CASE WHEN d.i THEN c.window_end END, CASE WHEN d.i THEN c.read_at END,
+          CASE WHEN d.i THEN c.read_kwh END, CASE WHEN d.i THEN c.profile_days END, CASE WHEN d.i THEN c.profile_kwh END,
+          CASE WHEN d.x THEN c.window_start END, CASE WHEN d.x THEN c.window_end END, CASE WHEN d.x THEN c.read_at END,
+          CASE WHEN d.x THEN c.read_kwh END, CASE WHEN d.x THEN c.profile_days END, CASE WHEN d.x THEN c.profile_kwh END) e
+    ),
+    derived AS %s (
+      SELECT d.*
+        FROM (SELECT DISTINCT c.register_id FROM contexts c ORDER BY 1) g
+        CROSS JOIN LATERAL (SELECT * FROM flows.meter_registers r WHERE r.register_id = g.register_id) reg
+        LEFT JOIN contexts ci ON ci.register_id = g.register_id AND ci.direction = 'import'
+        LEFT JOIN contexts ce ON ce.register_id = g.register_id AND ce.direction = 'export'
+        LEFT JOIN LATERAL (SELECT * FROM flows.register_exchanges x WHERE x.new_register_id = g.register_id) xi ON true
+        LEFT JOIN LATERAL (SELECT * FROM flows.register_exchanges x WHERE x.old_register_id = g.register_id) xr ON true
+        CROSS JOIN LATERAL flows.derive_register_hh(
+          g.register_id, reg.register_max_kwh, reg.rollover_margin_kwh,
+          xi.exchanged_at, xi.old_final_import_kwh, xi.old_final_export_kwh, xi.new_initial_import_kwh, xi.new_initial_export_kwh,
+          xr.exchanged_at, xr.old_final_import_kwh, xr.old_final_export_kwh, xr.new_initial_import_kwh, xr.new_initial_export_kwh,
+          ci.window_start, ci.window_end, ci.read_at, ci.read_kwh, ci.profile_days, ci.profile_kwh,
+          ce.window_start, ce.window_end, ce.read_at, ce.read_kwh, ce.profile_days, ce.profile_kwh) d
+    )$q$;
   updated integer := 0;
 BEGIN
   IF max_channels IS NOT NULL AND max_channels < 1 THEN
@@ -368,24 +442,13 @@ BEGIN
       register_id uuid, direction flows.energy_direction, window_start timestamptz, window_end timestamptz
     ) ON COMMIT DELETE ROWS;
   END IF;
-  IF to_regclass('pg_temp.hh_contexts') IS NULL THEN
-    -- Arrays of a few KB each: kept uncompressed (compressing and expanding
-    -- them again cost more than the derivation).
-    CREATE TEMP TABLE hh_contexts (
-      register_id uuid, direction flows.energy_direction, window_start timestamptz, window_end timestamptz,
-      read_at timestamptz[], read_kwh numeric[], profile_days timestamptz[], profile_kwh numeric[],
-      PRIMARY KEY (register_id, direction)
-    ) ON COMMIT DELETE ROWS;
-    ALTER TABLE pg_temp.hh_contexts ALTER read_at SET STORAGE EXTERNAL, ALTER read_kwh SET STORAGE EXTERNAL,
-      ALTER profile_days SET STORAGE EXTERNAL, ALTER profile_kwh SET STORAGE EXTERNAL;
-  END IF;
   IF to_regclass('pg_temp.hh_existing') IS NULL THEN
     CREATE TEMP TABLE hh_existing (register_id uuid, at timestamptz) ON COMMIT DELETE ROWS;
   END IF;
   IF to_regclass('pg_temp.hh_new_events') IS NULL THEN
     CREATE TEMP TABLE hh_new_events (LIKE flows.register_events) ON COMMIT DELETE ROWS;
   END IF;
-  TRUNCATE pg_temp.hh_windows, pg_temp.hh_contexts, pg_temp.hh_existing, pg_temp.hh_new_events;
+  TRUNCATE pg_temp.hh_windows, pg_temp.hh_existing, pg_temp.hh_new_events;
 
   -- Each channel's window: the half hours its changes can reach — to the
   -- nearest points outside them (a profile point supersedes reads up to
@@ -435,70 +498,6 @@ BEGIN
   SELECT count(*)::integer INTO channels FROM pg_temp.hh_windows;
   ANALYZE pg_temp.hh_windows;
 
-  -- Each window's context (flows_energy::Window::context): the reads in it
-  -- and the nearest on each side; the profile days overlapping it and the
-  -- nearest on each side (points beyond the context are harmless).
-  -- The channel's events come from the same arrays while they are at hand
-  -- (events are per channel; the half hours need both directions at once).
-  WITH contexts AS MATERIALIZED (
-  SELECT w.register_id, w.direction, w.window_start, w.window_end, rc.read_at, rc.read_kwh, pc.days, pc.kwh
-    FROM pg_temp.hh_windows w
-    CROSS JOIN LATERAL (
-      SELECT array_agg(r.timestamp) AS read_at, array_agg(r.read_kwh) AS read_kwh FROM (
-        SELECT x.timestamp, x.read_kwh FROM flows.register_import x
-         WHERE w.direction = 'import' AND x.register_id = w.register_id AND x.timestamp BETWEEN w.window_start AND w.window_end
-        UNION ALL
-        (SELECT x.timestamp, x.read_kwh FROM flows.register_import x
-          WHERE w.direction = 'import' AND x.register_id = w.register_id AND x.timestamp < w.window_start
-          ORDER BY x.timestamp DESC LIMIT 1)
-        UNION ALL
-        (SELECT x.timestamp, x.read_kwh FROM flows.register_import x
-          WHERE w.direction = 'import' AND x.register_id = w.register_id AND x.timestamp > w.window_end
-          ORDER BY x.timestamp LIMIT 1)
-        UNION ALL
-        SELECT x.timestamp, x.read_kwh FROM flows.register_export x
-         WHERE w.direction = 'export' AND x.register_id = w.register_id AND x.timestamp BETWEEN w.window_start AND w.window_end
-        UNION ALL
-        (SELECT x.timestamp, x.read_kwh FROM flows.register_export x
-          WHERE w.direction = 'export' AND x.register_id = w.register_id AND x.timestamp < w.window_start
-          ORDER BY x.timestamp DESC LIMIT 1)
-        UNION ALL
-        (SELECT x.timestamp, x.read_kwh FROM flows.register_export x
-          WHERE w.direction = 'export' AND x.register_id = w.register_id AND x.timestamp > w.window_end
-          ORDER BY x.timestamp LIMIT 1)) r) rc
-    CROSS JOIN LATERAL (
-      SELECT array_agg(d.timestamp) AS days, array_agg(d.read_kwh) AS kwh FROM (
-        SELECT x.timestamp, x.read_kwh FROM flows.register_profile_days x
-         WHERE x.register_id = w.register_id AND x.direction = w.direction
-           AND x.timestamp BETWEEN date_bin('1 day', w.window_start, '2000-01-01 00:00+00') AND w.window_end
-        UNION ALL
-        (SELECT x.timestamp, x.read_kwh FROM flows.register_profile_days x
-          WHERE x.register_id = w.register_id AND x.direction = w.direction
-            AND x.timestamp < date_bin('1 day', w.window_start, '2000-01-01 00:00+00')
-          ORDER BY x.timestamp DESC LIMIT 1)
-        UNION ALL
-        (SELECT x.timestamp, x.read_kwh FROM flows.register_profile_days x
-          WHERE x.register_id = w.register_id AND x.direction = w.direction AND x.timestamp > w.window_end
-          ORDER BY x.timestamp LIMIT 1)) d) pc
-  ), saved AS (
-    INSERT INTO pg_temp.hh_contexts SELECT * FROM contexts
-  )
-  INSERT INTO pg_temp.hh_new_events
-  SELECT e.*
-    FROM contexts c
-    JOIN flows.meter_registers reg ON reg.register_id = c.register_id
-    LEFT JOIN flows.register_exchanges xi ON xi.new_register_id = c.register_id
-    LEFT JOIN flows.register_exchanges xr ON xr.old_register_id = c.register_id
-    CROSS JOIN LATERAL (SELECT c.direction = 'import' AS i, c.direction = 'export' AS x) d
-    CROSS JOIN LATERAL flows.derive_register_events(
-      c.register_id, reg.register_max_kwh, reg.rollover_margin_kwh,
-      xi.exchanged_at, xi.old_final_import_kwh, xi.old_final_export_kwh, xi.new_initial_import_kwh, xi.new_initial_export_kwh,
-      xr.exchanged_at, xr.old_final_import_kwh, xr.old_final_export_kwh, xr.new_initial_import_kwh, xr.new_initial_export_kwh,
-      CASE WHEN d.i THEN c.window_start END, CASE WHEN d.i THEN c.window_end END, CASE WHEN d.i THEN c.read_at END,
-      CASE WHEN d.i THEN c.read_kwh END, CASE WHEN d.i THEN c.days END, CASE WHEN d.i THEN c.kwh END,
-      CASE WHEN d.x THEN c.window_start END, CASE WHEN d.x THEN c.window_end END, CASE WHEN d.x THEN c.read_at END,
-      CASE WHEN d.x THEN c.read_kwh END, CASE WHEN d.x THEN c.days END, CASE WHEN d.x THEN c.kwh END) e;
-
   -- Clear each channel's half hours in its window (the table's triggers log
   -- what changed for the roll-ups); rows left hold the other direction only.
   UPDATE flows.register_interval_hh h
@@ -523,28 +522,33 @@ BEGIN
       ON h.register_id = w.register_id AND h.timestamp >= w.window_start AND h.timestamp < w.window_end;
   ANALYZE pg_temp.hh_existing;
 
-  -- Derive each register (both directions side by side) and write straight
-  -- from the derivation, run once per use: it costs less than keeping its
-  -- rows. Rows left above are updated, the rest inserted.
-  IF EXISTS (SELECT FROM pg_temp.hh_existing) THEN
-    EXECUTE format($q$
-      UPDATE flows.register_interval_hh h SET
-        import_kwh = coalesce(d.import_kwh, h.import_kwh),
-        import_quality = coalesce(d.import_quality, h.import_quality),
-        import_partial = coalesce(d.import_partial, h.import_partial),
-        export_kwh = coalesce(d.export_kwh, h.export_kwh),
-        export_quality = coalesce(d.export_quality, h.export_quality),
-        export_partial = coalesce(d.export_partial, h.export_partial)
-        FROM (%s) d JOIN pg_temp.hh_existing e ON e.register_id = d.register_id AND e.at = d.timestamp
-       WHERE h.register_id = d.register_id AND h.timestamp = d.timestamp$q$, derivation);
-    GET DIAGNOSTICS updated = ROW_COUNT;
+  -- Derive and write straight from the derivation: the rows left above are
+  -- updated, the rest inserted.
+  IF NOT EXISTS (SELECT FROM pg_temp.hh_existing) THEN
+    EXECUTE format('WITH ' || events_and_half_hours || $q$
+      INSERT INTO flows.register_interval_hh SELECT d.* FROM derived d$q$, channel_contexts, 'NOT MATERIALIZED');
+    GET DIAGNOSTICS periods = ROW_COUNT;
+  ELSE
+    EXECUTE format('WITH ' || events_and_half_hours || $q$,
+      updated AS (
+        UPDATE flows.register_interval_hh h SET
+          import_kwh = coalesce(d.import_kwh, h.import_kwh),
+          import_quality = coalesce(d.import_quality, h.import_quality),
+          import_partial = coalesce(d.import_partial, h.import_partial),
+          export_kwh = coalesce(d.export_kwh, h.export_kwh),
+          export_quality = coalesce(d.export_quality, h.export_quality),
+          export_partial = coalesce(d.export_partial, h.export_partial)
+          FROM derived d JOIN pg_temp.hh_existing e ON e.register_id = d.register_id AND e.at = d.timestamp
+         WHERE h.register_id = d.register_id AND h.timestamp = d.timestamp
+        RETURNING 1
+      ), inserted AS (
+        INSERT INTO flows.register_interval_hh SELECT d.* FROM derived d
+         WHERE NOT EXISTS (SELECT FROM pg_temp.hh_existing e WHERE e.register_id = d.register_id AND e.at = d.timestamp)
+        RETURNING 1
+      )
+      SELECT ((SELECT count(*) FROM updated) + (SELECT count(*) FROM inserted))::integer$q$,
+      channel_contexts, 'MATERIALIZED') INTO periods;
   END IF;
-  EXECUTE format($q$
-    INSERT INTO flows.register_interval_hh SELECT d.* FROM (%s) d %s$q$,
-    derivation, CASE WHEN updated > 0 THEN
-      'WHERE NOT EXISTS (SELECT FROM pg_temp.hh_existing e WHERE e.register_id = d.register_id AND e.at = d.timestamp)' ELSE '' END);
-  GET DIAGNOSTICS periods = ROW_COUNT;
-  periods := periods + updated;
 
   -- Events: keep those derived again (and when they were first recorded).
   DELETE FROM flows.register_events e USING pg_temp.hh_windows w

@@ -218,7 +218,7 @@ mod register {
     use crate::numeric::{micro_numeric_typmod, numeric_micro};
     use crate::types::fmgr::{arg_datum, raise, v1_functions};
     use flows_energy::advance::RegisterSpec;
-    use flows_energy::{derive, ChannelInput, Event, Exchange, HhRow, Point, Quality, Window};
+    use flows_energy::{derive, derive_events, ChannelInput, Event, Exchange, HhRow, Point, Quality, Window};
     use pgrx::pg_sys;
     use pgrx::PgSqlErrorCode;
 
@@ -361,14 +361,14 @@ mod register {
     v1_functions! {
         fn derive_register_hh / pg_finfo_derive_register_hh (fcinfo) {
             unsafe {
-                let (rows, _) = derive_register(fcinfo);
+                let (rows, _) = derive_register(fcinfo, true);
                 emit_half_hours(fcinfo, &rows)
             }
         }
 
         fn derive_register_events / pg_finfo_derive_register_events (fcinfo) {
             unsafe {
-                let (_, events) = derive_register(fcinfo);
+                let (_, events) = derive_register(fcinfo, false);
                 emit_events(fcinfo, &events)
             }
         }
@@ -377,7 +377,8 @@ mod register {
     /// Both channels' rows (import first) and events of the register.
     type Derived = ([Vec<HhRow>; 2], [Vec<Event>; 2]);
 
-    unsafe fn derive_register(fcinfo: pg_sys::FunctionCallInfo) -> Derived {
+    /// With `half_hours` false, only the events (no apportioning).
+    unsafe fn derive_register(fcinfo: pg_sys::FunctionCallInfo, half_hours: bool) -> Derived {
         unsafe {
             if is_null(fcinfo, REGISTER_ID) {
                 raise(
@@ -406,9 +407,11 @@ mod register {
                     installed_by: exchange(fcinfo, INSTALLED, import),
                     removed_by: exchange(fcinfo, REMOVED, import),
                 };
-                let d = derive(&input, Some(c.window)).unwrap_or_else(|e| refuse(e));
-                derived.0[slot] = d.rows;
-                derived.1[slot] = d.events;
+                if half_hours {
+                    derived.0[slot] = derive(&input, Some(c.window)).unwrap_or_else(|e| refuse(e)).rows;
+                } else {
+                    derived.1[slot] = derive_events(&input, Some(c.window)).unwrap_or_else(|e| refuse(e));
+                }
             }
             derived
         }
@@ -643,6 +646,24 @@ mod register {
                 }
             }
             out.finish(fcinfo)
+        }
+    }
+}
+
+/// `flows.on_half_hour(timestamptz)`: the instant is a :00/:30 UTC boundary
+/// (rule 1). The CHECK of every half-hourly row: date_bin() costs several
+/// times more, per row of every refresh.
+mod grid {
+    use crate::types::fmgr::{arg_datum, v1_functions};
+    use pgrx::pg_sys;
+
+    const HALF_HOUR: i64 = 30 * 60 * 1_000_000;
+
+    v1_functions! {
+        fn on_half_hour / pg_finfo_on_half_hour (fcinfo) {
+            // The epoch of timestamptz (2000-01-01 00:00 UTC) is on the grid; ±infinity is not.
+            let t = unsafe { arg_datum(fcinfo, 0) }.value() as i64;
+            pg_sys::Datum::from(t != i64::MIN && t != i64::MAX && t % HALF_HOUR == 0)
         }
     }
 }

@@ -253,14 +253,10 @@ pub fn derive(input: &ChannelInput<'_>, window: Option<Window>) -> Result<Deriva
     let pts = effective_points(input)?;
     let (ws, we) = window.map_or((Instant::MIN, Instant::MAX), |w| (w.start, w.end));
     let mut rows: Vec<HhRow> = Vec::new();
-    let mut events = Vec::new();
     let mut covered = 0i64; // of the last row
     for pair in pts.windows(2) {
         let (a, b) = (pair[0], pair[1]);
         let step = advance(input.register, a.point.value, b.point.value);
-        if ws <= b.point.ts && b.point.ts < we {
-            events.extend(Event::of_step(a.point, b.point, step));
-        }
         if b.point.ts <= ws || a.point.ts >= we {
             continue;
         }
@@ -292,6 +288,28 @@ pub fn derive(input: &ChannelInput<'_>, window: Option<Window>) -> Result<Deriva
             }
         }
     }
+    let events = events_of(input, &pts, ws, we);
+    Ok(Derivation { rows, events })
+}
+
+/// The events of [`derive`] alone (no apportioning): what a caller that
+/// already has the rows needs.
+pub fn derive_events(input: &ChannelInput<'_>, window: Option<Window>) -> Result<Vec<Event>> {
+    let pts = effective_points(input)?;
+    let (ws, we) = window.map_or((Instant::MIN, Instant::MAX), |w| (w.start, w.end));
+    Ok(events_of(input, &pts, ws, we))
+}
+
+/// Rollovers and reversals stamped in `[ws, we)`, then the exchange.
+fn events_of(input: &ChannelInput<'_>, pts: &[EffectivePoint], ws: Instant, we: Instant) -> Vec<Event> {
+    let mut events = Vec::new();
+    for pair in pts.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        if ws <= b.point.ts && b.point.ts < we {
+            let step = advance(input.register, a.point.value, b.point.value);
+            events.extend(Event::of_step(a.point, b.point, step));
+        }
+    }
     if let Some(x) = input.removed_by {
         if ws <= x.at && x.at < we {
             events.push(Event::Exchange {
@@ -301,7 +319,7 @@ pub fn derive(input: &ChannelInput<'_>, window: Option<Window>) -> Result<Deriva
             });
         }
     }
-    Ok(Derivation { rows, events })
+    events
 }
 
 /// Energy of the channel between two instants (rule 10): additive, and on

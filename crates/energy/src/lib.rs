@@ -33,7 +33,7 @@ pub use completeness::{Completeness, CompletenessAgg, MissingRun};
 pub use energy_agg::{EnergyAgg, EnergySummary};
 pub use error::Error;
 pub use group::{group_sum, GroupPeriodAgg, GroupRow};
-pub use hh::{derive, energy_between, ChannelInput, Derivation, Exchange, HhRow, Quality, Window};
+pub use hh::{derive, derive_events, energy_between, ChannelInput, Derivation, Exchange, HhRow, Quality, Window};
 pub use settlement::{Date, SettlementPeriod};
 pub use tariff_cost::{Cost, Element, Money, Tariff, TariffCostAgg, TariffSchedule};
 

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use flows_energy::completeness::completeness;
-use flows_energy::hh::{derive, energy_between, ChannelInput, Exchange, Quality, Window};
+use flows_energy::hh::{derive, derive_events, energy_between, ChannelInput, Exchange, Quality, Window};
 use flows_energy::settlement::{day_start, settlement_date, Date};
 use flows_energy::{
     EnergyAgg, EnergySummary, Error, Event, Point, RegisterSpec, HALF_HOUR, MICRO_PER_KWH, MINUTE,
@@ -318,7 +318,10 @@ proptest! {
         let rows: Vec<_> = full.rows.iter().filter(|r| w.start() <= r.start && r.start < w.end()).copied().collect();
         let events: Vec<_> = full.events.iter().filter(|e| w.start() <= e.at() && e.at() < w.end()).copied().collect();
         prop_assert_eq!(part.rows, rows);
-        prop_assert_eq!(part.events, events);
+        prop_assert_eq!(&part.events, &events);
+        // The events alone are the derivation's.
+        prop_assert_eq!(derive_events(&ChannelInput { reads: &reads, profile: &profile, ..c.input() }, Some(w)).unwrap(), events);
+        prop_assert_eq!(derive_events(&c.input(), None).unwrap(), full.events);
     }
 
     /// Rule 10: energy between boundaries is the sum of the rows between them.
