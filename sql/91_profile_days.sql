@@ -99,6 +99,7 @@ BEGIN
   DELETE FROM flows.register_export WHERE register_id IN (SELECT register_id FROM gone);
   DELETE FROM flows.register_profile_days WHERE register_id IN (SELECT register_id FROM gone);
   DELETE FROM flows.register_interval_hh WHERE register_id IN (SELECT register_id FROM gone);
+  DELETE FROM flows.hh_failures WHERE register_id IN (SELECT register_id FROM gone);
   RETURN NULL;
 END
 $$;
@@ -342,9 +343,39 @@ IMMUTABLE PARALLEL SAFE LANGUAGE C AS 'MODULE_PATHNAME', 'derive_register_events
 COMMENT ON FUNCTION flows.derive_register_events IS
   'The rollover, reversal and exchange events of the same derivation as flows.derive_register_hh (recorded_at now()).';
 
-CREATE OR REPLACE FUNCTION flows.refresh_hh(max_channels integer DEFAULT NULL)
-RETURNS TABLE (channels integer, periods integer, events integer)
-LANGUAGE plpgsql SET search_path = pg_catalog, flows SET work_mem = '64MB' AS $$
+-- Channels whose derivation failed, with the changed range they keep until
+-- their data changes again (then refresh_hh tries them once more).
+CREATE TABLE flows.hh_failures (
+  register_id uuid NOT NULL,
+  direction flows.energy_direction NOT NULL,
+  from_ts timestamptz NOT NULL,
+  to_ts timestamptz NOT NULL,
+  sqlstate text NOT NULL,
+  message text NOT NULL,
+  failed_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (register_id, direction)
+);
+COMMENT ON TABLE flows.hh_failures IS
+  'Channels flows.refresh_hh() could not derive (the error, and the changed range kept for the next attempt); their half hours stay as they were. A change of their data, or flows.retry_hh_failures(), tries them again.';
+SELECT pg_catalog.pg_extension_config_dump('flows.hh_failures', '');
+
+CREATE FUNCTION flows.retry_hh_failures() RETURNS integer
+LANGUAGE sql SET search_path = pg_catalog, flows AS $$
+  WITH queued AS (
+    INSERT INTO flows.hh_invalidations (register_id, direction, from_ts, to_ts)
+    SELECT register_id, direction, from_ts, to_ts FROM flows.hh_failures
+    RETURNING 1
+  )
+  SELECT count(*)::integer FROM queued
+$$;
+COMMENT ON FUNCTION flows.retry_hh_failures() IS
+  'Queues every channel of flows.hh_failures for the next flows.refresh_hh(); returns how many.';
+
+-- What refresh_hh does for the channels in pg_temp.hh_refresh_windows: clear their
+-- windows, derive and write the half hours and events. One statement set,
+-- so a failing register can be retried alone.
+CREATE FUNCTION flows.write_hh(OUT periods integer, OUT events integer)
+LANGUAGE plpgsql SET search_path = pg_catalog, flows AS $$
 DECLARE
   -- Each window's context (flows_energy::Window::context): the reads in it
   -- and the nearest on each side; the profile days overlapping it and the
@@ -353,7 +384,7 @@ DECLARE
   channel_contexts constant text := $q$
     SELECT w.register_id, w.direction, w.window_start, w.window_end,
            rc.read_at, rc.read_kwh, pc.days AS profile_days, pc.kwh AS profile_kwh
-      FROM pg_temp.hh_windows w
+      FROM pg_temp.hh_refresh_windows w
       CROSS JOIN LATERAL (
         SELECT array_agg(r.timestamp) AS read_at, array_agg(r.read_kwh) AS read_kwh FROM (
           SELECT x.timestamp, x.read_kwh FROM flows.register_import x
@@ -430,94 +461,28 @@ DECLARE
     )$q$;
   updated integer := 0;
 BEGIN
-  IF max_channels IS NOT NULL AND max_channels < 1 THEN
-    RAISE EXCEPTION 'refresh_hh: max_channels must be at least 1, not %', max_channels
-      USING ERRCODE = 'invalid_parameter_value', HINT = 'NULL refreshes every channel with changes';
-  END IF;
-  -- One refresh at a time: two would interleave their writes of one channel.
-  PERFORM pg_advisory_xact_lock(hashtext('flows.refresh_hh'));
-
-  IF to_regclass('pg_temp.hh_windows') IS NULL THEN
-    CREATE TEMP TABLE hh_windows (
-      register_id uuid, direction flows.energy_direction, window_start timestamptz, window_end timestamptz
-    ) ON COMMIT DELETE ROWS;
-  END IF;
-  IF to_regclass('pg_temp.hh_existing') IS NULL THEN
-    CREATE TEMP TABLE hh_existing (register_id uuid, at timestamptz) ON COMMIT DELETE ROWS;
-  END IF;
-  IF to_regclass('pg_temp.hh_new_events') IS NULL THEN
-    CREATE TEMP TABLE hh_new_events (LIKE flows.register_events) ON COMMIT DELETE ROWS;
-  END IF;
-  TRUNCATE pg_temp.hh_windows, pg_temp.hh_existing, pg_temp.hh_new_events;
-
-  -- Each channel's window: the half hours its changes can reach — to the
-  -- nearest points outside them (a profile point supersedes reads up to
-  -- half an hour away, rule 7).
-  WITH chosen AS (
-    SELECT i.register_id, i.direction FROM flows.hh_invalidations i
-     GROUP BY 1, 2 ORDER BY min(i.logged_at) LIMIT max_channels
-  ), taken AS (
-    DELETE FROM flows.hh_invalidations i USING chosen c
-     WHERE i.register_id = c.register_id AND i.direction = c.direction
-    RETURNING i.*
-  )
-  INSERT INTO pg_temp.hh_windows
-  SELECT t.register_id, t.direction,
-         date_bin('30 minutes', coalesce(greatest(bi.at, be.at, bp.at), t.lo), '2000-01-01 00:00+00'),
-         date_bin('30 minutes', coalesce(least(ai.at, ae.at, ap.at), t.hi), '2000-01-01 00:00+00') + interval '30 minutes'
-    FROM (SELECT register_id, direction,
-                 greatest(min(from_ts), '1900-01-01 00:00+00') - interval '30 minutes' AS lo,
-                 least(max(to_ts), '2200-01-01 00:00+00') + interval '30 minutes' AS hi
-            FROM taken GROUP BY 1, 2) t
-    JOIN flows.meter_registers r ON r.register_id = t.register_id  -- deleted registers have no rows left
-    LEFT JOIN LATERAL (SELECT x.timestamp AS at FROM flows.register_import x
-                        WHERE t.direction = 'import' AND x.register_id = t.register_id AND x.timestamp < t.lo
-                        ORDER BY x.timestamp DESC LIMIT 1) bi ON true
-    LEFT JOIN LATERAL (SELECT x.timestamp AS at FROM flows.register_export x
-                        WHERE t.direction = 'export' AND x.register_id = t.register_id AND x.timestamp < t.lo
-                        ORDER BY x.timestamp DESC LIMIT 1) be ON true
-    LEFT JOIN LATERAL (SELECT max(d.timestamp + (u.i - 1) * interval '30 minutes') AS at
-                         FROM (SELECT x.timestamp, x.read_kwh FROM flows.register_profile_days x
-                                WHERE x.register_id = t.register_id AND x.direction = t.direction AND x.timestamp < t.lo
-                                ORDER BY x.timestamp DESC LIMIT 2) d,
-                              unnest(d.read_kwh) WITH ORDINALITY u(v, i)
-                        WHERE u.v IS NOT NULL AND d.timestamp + (u.i - 1) * interval '30 minutes' < t.lo) bp ON true
-    LEFT JOIN LATERAL (SELECT x.timestamp AS at FROM flows.register_import x
-                        WHERE t.direction = 'import' AND x.register_id = t.register_id AND x.timestamp > t.hi
-                        ORDER BY x.timestamp LIMIT 1) ai ON true
-    LEFT JOIN LATERAL (SELECT x.timestamp AS at FROM flows.register_export x
-                        WHERE t.direction = 'export' AND x.register_id = t.register_id AND x.timestamp > t.hi
-                        ORDER BY x.timestamp LIMIT 1) ae ON true
-    LEFT JOIN LATERAL (SELECT min(d.timestamp + (u.i - 1) * interval '30 minutes') AS at
-                         FROM (SELECT x.timestamp, x.read_kwh FROM flows.register_profile_days x
-                                WHERE x.register_id = t.register_id AND x.direction = t.direction
-                                  AND x.timestamp > t.hi - interval '1 day'
-                                ORDER BY x.timestamp LIMIT 2) d,
-                              unnest(d.read_kwh) WITH ORDINALITY u(v, i)
-                        WHERE u.v IS NOT NULL AND d.timestamp + (u.i - 1) * interval '30 minutes' > t.hi) ap ON true;
-  SELECT count(*)::integer INTO channels FROM pg_temp.hh_windows;
-  ANALYZE pg_temp.hh_windows;
-
+  DELETE FROM pg_temp.hh_existing;
+  DELETE FROM pg_temp.hh_new_events;
   -- Clear each channel's half hours in its window (the table's triggers log
   -- what changed for the roll-ups); rows left hold the other direction only.
   UPDATE flows.register_interval_hh h
      SET import_kwh = NULL, import_quality = NULL, import_partial = NULL
-    FROM pg_temp.hh_windows w
+    FROM pg_temp.hh_refresh_windows w
    WHERE w.direction = 'import' AND h.register_id = w.register_id
      AND h.timestamp >= w.window_start AND h.timestamp < w.window_end AND h.import_kwh IS NOT NULL
      AND h.export_kwh IS NOT NULL;
   UPDATE flows.register_interval_hh h
      SET export_kwh = NULL, export_quality = NULL, export_partial = NULL
-    FROM pg_temp.hh_windows w
+    FROM pg_temp.hh_refresh_windows w
    WHERE w.direction = 'export' AND h.register_id = w.register_id
      AND h.timestamp >= w.window_start AND h.timestamp < w.window_end AND h.export_kwh IS NOT NULL
      AND h.import_kwh IS NOT NULL;
-  DELETE FROM flows.register_interval_hh h USING pg_temp.hh_windows w
+  DELETE FROM flows.register_interval_hh h USING pg_temp.hh_refresh_windows w
    WHERE h.register_id = w.register_id AND h.timestamp >= w.window_start AND h.timestamp < w.window_end
      AND (h.import_kwh IS NULL OR w.direction = 'import') AND (h.export_kwh IS NULL OR w.direction = 'export');
   INSERT INTO pg_temp.hh_existing
   SELECT DISTINCT h.register_id, h.timestamp
-    FROM pg_temp.hh_windows w
+    FROM pg_temp.hh_refresh_windows w
     JOIN flows.register_interval_hh h
       ON h.register_id = w.register_id AND h.timestamp >= w.window_start AND h.timestamp < w.window_end;
   ANALYZE pg_temp.hh_existing;
@@ -551,7 +516,7 @@ BEGIN
   END IF;
 
   -- Events: keep those derived again (and when they were first recorded).
-  DELETE FROM flows.register_events e USING pg_temp.hh_windows w
+  DELETE FROM flows.register_events e USING pg_temp.hh_refresh_windows w
    WHERE e.register_id = w.register_id AND e.direction = w.direction
      AND e.timestamp >= w.window_start AND e.timestamp < w.window_end
      AND NOT EXISTS (SELECT FROM pg_temp.hh_new_events d
@@ -563,6 +528,131 @@ BEGIN
     FROM pg_temp.hh_new_events d
   ON CONFLICT DO NOTHING;
   GET DIAGNOSTICS events = ROW_COUNT;
+END
+$$;
+COMMENT ON FUNCTION flows.write_hh() IS
+  'Internal to flows.refresh_hh(): derives and writes the half hours and events of the channels in pg_temp.hh_refresh_windows.';
+
+CREATE OR REPLACE FUNCTION flows.refresh_hh(max_channels integer DEFAULT NULL)
+RETURNS TABLE (channels integer, periods integer, events integer)
+LANGUAGE plpgsql SET search_path = pg_catalog, flows SET work_mem = '64MB' AS $$
+DECLARE
+  register uuid;
+  p integer;
+  e integer;
+  state text;
+  message text;
+BEGIN
+  IF max_channels IS NOT NULL AND max_channels < 1 THEN
+    RAISE EXCEPTION 'refresh_hh: max_channels must be at least 1, not %', max_channels
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'NULL refreshes every channel with changes';
+  END IF;
+  -- One refresh at a time: two would interleave their writes of one channel.
+  PERFORM pg_advisory_xact_lock(hashtext('flows.refresh_hh'));
+
+  IF to_regclass('pg_temp.hh_refresh_windows') IS NULL THEN
+    -- (hh_windows of 0.2.0 may live on in a session that has run it.)
+    CREATE TEMP TABLE hh_refresh_windows (
+      register_id uuid, direction flows.energy_direction, window_start timestamptz, window_end timestamptz,
+      changed_from timestamptz, changed_to timestamptz
+    ) ON COMMIT DELETE ROWS;
+  END IF;
+  IF to_regclass('pg_temp.hh_existing') IS NULL THEN
+    CREATE TEMP TABLE hh_existing (register_id uuid, at timestamptz) ON COMMIT DELETE ROWS;
+  END IF;
+  IF to_regclass('pg_temp.hh_new_events') IS NULL THEN
+    CREATE TEMP TABLE hh_new_events (LIKE flows.register_events) ON COMMIT DELETE ROWS;
+  END IF;
+  TRUNCATE pg_temp.hh_refresh_windows, pg_temp.hh_existing, pg_temp.hh_new_events;
+
+  -- Each channel's window: the half hours its changes can reach — to the
+  -- nearest points outside them (a profile point supersedes reads up to
+  -- half an hour away, rule 7).
+  WITH chosen AS (
+    SELECT i.register_id, i.direction FROM flows.hh_invalidations i
+     GROUP BY 1, 2 ORDER BY min(i.logged_at) LIMIT max_channels
+  ), taken AS (
+    DELETE FROM flows.hh_invalidations i USING chosen c
+     WHERE i.register_id = c.register_id AND i.direction = c.direction
+    RETURNING i.register_id, i.direction, i.from_ts, i.to_ts
+  ), retried AS (  -- a channel that failed before is tried again with what it kept
+    DELETE FROM flows.hh_failures f USING chosen c
+     WHERE f.register_id = c.register_id AND f.direction = c.direction
+    RETURNING f.register_id, f.direction, f.from_ts, f.to_ts
+  )
+  INSERT INTO pg_temp.hh_refresh_windows
+  SELECT t.register_id, t.direction,
+         date_bin('30 minutes', coalesce(greatest(bi.at, be.at, bp.at), t.lo), '2000-01-01 00:00+00'),
+         date_bin('30 minutes', coalesce(least(ai.at, ae.at, ap.at), t.hi), '2000-01-01 00:00+00') + interval '30 minutes',
+         t.changed_from, t.changed_to
+    FROM (SELECT register_id, direction, min(from_ts) AS changed_from, max(to_ts) AS changed_to,
+                 greatest(min(from_ts), '1900-01-01 00:00+00') - interval '30 minutes' AS lo,
+                 least(max(to_ts), '2200-01-01 00:00+00') + interval '30 minutes' AS hi
+            FROM (SELECT * FROM taken UNION ALL SELECT * FROM retried) u GROUP BY 1, 2) t
+    JOIN flows.meter_registers r ON r.register_id = t.register_id  -- deleted registers have no rows left
+    LEFT JOIN LATERAL (SELECT x.timestamp AS at FROM flows.register_import x
+                        WHERE t.direction = 'import' AND x.register_id = t.register_id AND x.timestamp < t.lo
+                        ORDER BY x.timestamp DESC LIMIT 1) bi ON true
+    LEFT JOIN LATERAL (SELECT x.timestamp AS at FROM flows.register_export x
+                        WHERE t.direction = 'export' AND x.register_id = t.register_id AND x.timestamp < t.lo
+                        ORDER BY x.timestamp DESC LIMIT 1) be ON true
+    LEFT JOIN LATERAL (SELECT max(d.timestamp + (u.i - 1) * interval '30 minutes') AS at
+                         FROM (SELECT x.timestamp, x.read_kwh FROM flows.register_profile_days x
+                                WHERE x.register_id = t.register_id AND x.direction = t.direction AND x.timestamp < t.lo
+                                ORDER BY x.timestamp DESC LIMIT 2) d,
+                              unnest(d.read_kwh) WITH ORDINALITY u(v, i)
+                        WHERE u.v IS NOT NULL AND d.timestamp + (u.i - 1) * interval '30 minutes' < t.lo) bp ON true
+    LEFT JOIN LATERAL (SELECT x.timestamp AS at FROM flows.register_import x
+                        WHERE t.direction = 'import' AND x.register_id = t.register_id AND x.timestamp > t.hi
+                        ORDER BY x.timestamp LIMIT 1) ai ON true
+    LEFT JOIN LATERAL (SELECT x.timestamp AS at FROM flows.register_export x
+                        WHERE t.direction = 'export' AND x.register_id = t.register_id AND x.timestamp > t.hi
+                        ORDER BY x.timestamp LIMIT 1) ae ON true
+    LEFT JOIN LATERAL (SELECT min(d.timestamp + (u.i - 1) * interval '30 minutes') AS at
+                         FROM (SELECT x.timestamp, x.read_kwh FROM flows.register_profile_days x
+                                WHERE x.register_id = t.register_id AND x.direction = t.direction
+                                  AND x.timestamp > t.hi - interval '1 day'
+                                ORDER BY x.timestamp LIMIT 2) d,
+                              unnest(d.read_kwh) WITH ORDINALITY u(v, i)
+                        WHERE u.v IS NOT NULL AND d.timestamp + (u.i - 1) * interval '30 minutes' > t.hi) ap ON true;
+  SELECT count(*)::integer INTO channels FROM pg_temp.hh_refresh_windows;
+  ANALYZE pg_temp.hh_refresh_windows;
+
+  -- A register whose derivation fails (data no rule can place, e.g. exchanges
+  -- out of order, or a read so far off that a half hour overflows) must not
+  -- hold the others back: on failure each register is tried alone, and the
+  -- failing ones keep their changed range in hh_failures until their data
+  -- changes again (or flows.retry_hh_failures()).
+  BEGIN
+    SELECT w.periods, w.events INTO periods, events FROM flows.write_hh() w;
+  EXCEPTION WHEN OTHERS THEN
+    periods := 0;
+    events := 0;
+    IF to_regclass('pg_temp.hh_batch') IS NULL THEN
+      CREATE TEMP TABLE hh_batch (LIKE pg_temp.hh_refresh_windows) ON COMMIT DROP;
+    END IF;
+    DELETE FROM pg_temp.hh_batch;
+    INSERT INTO pg_temp.hh_batch SELECT * FROM pg_temp.hh_refresh_windows;
+    FOR register IN SELECT DISTINCT b.register_id FROM pg_temp.hh_batch b ORDER BY 1 LOOP
+      DELETE FROM pg_temp.hh_refresh_windows;
+      INSERT INTO pg_temp.hh_refresh_windows SELECT * FROM pg_temp.hh_batch b WHERE b.register_id = register;
+      BEGIN
+        SELECT w.periods, w.events INTO p, e FROM flows.write_hh() w;
+        periods := periods + p;
+        events := events + e;
+      EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT;
+        INSERT INTO flows.hh_failures AS f (register_id, direction, from_ts, to_ts, sqlstate, message)
+        SELECT b.register_id, b.direction, b.changed_from, b.changed_to, state, message
+          FROM pg_temp.hh_batch b WHERE b.register_id = register
+        ON CONFLICT (register_id, direction) DO UPDATE
+           SET from_ts = least(f.from_ts, EXCLUDED.from_ts), to_ts = greatest(f.to_ts, EXCLUDED.to_ts),
+               sqlstate = EXCLUDED.sqlstate, message = EXCLUDED.message, failed_at = now();
+        RAISE WARNING 'refresh_hh: register % not derived: % (SQLSTATE %)', register, message, state
+          USING HINT = 'its half hours stay as they were and the change is kept in flows.hh_failures; correct the data (that derives it again) or SELECT flows.retry_hh_failures()';
+      END;
+    END LOOP;
+  END;
   RETURN NEXT;
 END
 $$;

@@ -2,7 +2,7 @@
 -- refused when wrong, read as points, derived like before, and the changes
 -- of a merged day invalidate only the half hours that changed.
 BEGIN;
-SELECT plan(30);
+SELECT plan(37);
 \ir fixtures.psql
 
 CREATE TEMP TABLE ids AS SELECT
@@ -102,6 +102,35 @@ SELECT bag_eq($$SELECT h.* FROM flows.register_interval_hh h, ids WHERE h.regist
   $$SELECT * FROM incremental$$, 'incremental derivation equals one from scratch');
 SELECT ok((SELECT count(*) FILTER (WHERE import_kwh IS NOT NULL AND export_kwh IS NOT NULL) > 90 FROM incremental),
   'import and export of a half hour share one row');
+
+-- ------------------------------------------------------------ a failing register
+-- Register 202 installed on 05-20 (replacing 201) and removed on 05-10: no
+-- rule places its points, and it must not hold the others back.
+INSERT INTO flows.meter_registers (register_id, meter_id, element, status)
+VALUES ('00000000-0000-0000-0000-0000000002cc', '00000000-0000-0000-0000-0000000000c2', 'B', 'replaced');
+SELECT flows.record_profile_points('00000000-0000-0000-0000-000000000202', 'import',
+                                   ARRAY['2025-05-21 00:00+00', '2025-05-21 00:30+00']::timestamptz[], ARRAY[1, 2]);
+INSERT INTO flows.register_exchanges (old_register_id, new_register_id, exchanged_at) VALUES
+  ('00000000-0000-0000-0000-000000000201', '00000000-0000-0000-0000-000000000202', '2025-05-20 00:00+00'),
+  ('00000000-0000-0000-0000-000000000202', '00000000-0000-0000-0000-0000000002cc', '2025-05-10 00:00+00');
+SELECT flows.record_profile_points(single, 'import', ARRAY['2025-05-21 00:00+00', '2025-05-21 00:30+00']::timestamptz[], ARRAY[500, 501])
+  FROM ids;
+SELECT lives_ok($$SELECT * FROM flows.refresh_hh()$$, 'a refresh with a register no rule can derive still completes');
+SELECT is((SELECT h.import_kwh FROM flows.register_interval_hh h, ids WHERE h.register_id = single AND h.timestamp = '2025-05-21 00:00+00'),
+  1.000000::numeric, '... and derives the other registers');
+SELECT results_eq($$SELECT register_id::text, direction::text, sqlstate, from_ts <= '2025-05-10 00:00+00' AND to_ts >= '2025-05-20 00:00+00'
+                     FROM flows.hh_failures ORDER BY 1, 2$$,
+  $$VALUES ('00000000-0000-0000-0000-000000000202', 'export', '23514', true),
+           ('00000000-0000-0000-0000-000000000202', 'import', '23514', true)$$,
+  'the failing register''s channels keep their error and changed range');
+SELECT is(flows.retry_hh_failures(), 2, 'retry_hh_failures queues them again');
+SELECT * FROM flows.refresh_hh();
+SELECT is((SELECT count(*)::int FROM flows.hh_failures), 2, '... and they fail again until the data is corrected');
+DELETE FROM flows.register_exchanges WHERE old_register_id = '00000000-0000-0000-0000-000000000202';
+SELECT * FROM flows.refresh_hh();
+SELECT is((SELECT count(*)::int FROM flows.hh_failures), 0, 'corrected data derives the register (its failures are gone)');
+SELECT is((SELECT import_kwh FROM flows.register_interval_hh WHERE register_id = '00000000-0000-0000-0000-000000000202'),
+  1.000000::numeric, '... into its half hours');
 
 -- ------------------------------------------------------------ the rows' trigger
 SELECT throws_ok($$INSERT INTO flows.register_interval_hh (register_id, timestamp, import_kwh)
