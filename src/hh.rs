@@ -10,14 +10,7 @@ use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
 
 fn instant(t: TimestampWithTimeZone, what: &str) -> i64 {
-    if !t.is_finite() {
-        raise(
-            PgSqlErrorCode::ERRCODE_DATETIME_FIELD_OVERFLOW,
-            format!("derive_hh: {what} must be a finite timestamp"),
-            None,
-        );
-    }
-    pg_sys::TimestampTz::from(t)
+    instant_datum(pg_sys::Datum::from(pg_sys::TimestampTz::from(t)), what)
 }
 
 /// A timestamptz datum as an instant; infinities are refused.
@@ -207,12 +200,13 @@ fn derive_hh(
     TableIterator::new(rows.chain(events).collect::<Vec<_>>())
 }
 
-/// `flows.derive_register_hh`: what `flows.refresh_hh()` writes for one
-/// register, both directions at once — half-hourly rows with import and
-/// export side by side (as `register_interval_hh` holds them) and events —
-/// straight into a tuplestore with numerics built from their digits. One
-/// call per register keeps the per-row cost near that of a plain scan; the
-/// pure derivation is the same as `derive_hh`'s.
+/// `flows.derive_register_hh` / `flows.derive_register_events`: what
+/// `flows.refresh_hh()` writes for one register, both directions at once —
+/// half-hourly rows with import and export side by side (as
+/// `register_interval_hh` holds them), or its events — straight into a
+/// tuplestore with numerics built from their digits. One call per register
+/// keeps the per-row cost near that of a plain scan; the pure derivation is
+/// the same as `derive_hh`'s.
 mod register {
     use super::{instant_datum, refuse};
     use crate::numeric::{micro_numeric_typmod, numeric_micro};
@@ -222,8 +216,9 @@ mod register {
     use pgrx::pg_sys;
     use pgrx::PgSqlErrorCode;
 
+    use flows_energy::HALF_HOUR;
+
     const SLOTS_PER_DAY: usize = 48;
-    const HALF_HOUR: i64 = 30 * 60 * 1_000_000;
 
     // Argument positions (see sql/91_profile_days.sql).
     const REGISTER_ID: usize = 0;
@@ -655,9 +650,8 @@ mod register {
 /// times more, per row of every refresh.
 mod grid {
     use crate::types::fmgr::{arg_datum, v1_functions};
+    use flows_energy::HALF_HOUR;
     use pgrx::pg_sys;
-
-    const HALF_HOUR: i64 = 30 * 60 * 1_000_000;
 
     v1_functions! {
         fn on_half_hour / pg_finfo_on_half_hour (fcinfo) {
